@@ -1,0 +1,713 @@
+/*
+ * cli: one command per run, for scripts.
+ *
+ * Every command parses and checks its arguments first, then connects and
+ * logs in through session.c, sends its commands one at a time and waits
+ * for each final line, so the exit code always reflects what the server
+ * said: 0 for OK, 5 for ERR, 6 when the connection went away. Output is one
+ * record per line with network text escaped (display.c); errors go to
+ * stderr. While waiting on standard input or for messages, a PING now and
+ * then keeps the server's idle timeout from closing the session.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "display.h"
+#include "line.h"
+#include "names.h"
+#include "utf8.h"
+
+/* Retries of a SEND the server answered RATE_LIMITED or UNAVAILABLE. */
+#define SEND_RETRIES        8
+#define SEND_RETRY_FIRST_MS 50
+#define SEND_RETRY_MAX_MS   2000
+
+struct cli_cmd {
+	const char *name;
+	int (*run)(const struct session_opts *, int, char **);
+	const char *synopsis;
+};
+
+static int cmd_send(const struct session_opts *, int, char **);
+static int cmd_listen(const struct session_opts *, int, char **);
+static int cmd_history(const struct session_opts *, int, char **);
+static int cmd_join(const struct session_opts *, int, char **);
+static int cmd_leave(const struct session_opts *, int, char **);
+static int cmd_rooms(const struct session_opts *, int, char **);
+static int cmd_who(const struct session_opts *, int, char **);
+static int cmd_whoami(const struct session_opts *, int, char **);
+
+static const struct cli_cmd commands[] = {
+	{ "send", cmd_send, "send [-v] TARGET TEXT...   send one message "
+	    "(TEXT '-': one message per line of stdin; -v prints ids)" },
+	{ "listen", cmd_listen, "listen [--count N] [--join ROOM]...   print "
+	    "incoming messages: ID TIME FROM TO TEXT" },
+	{ "history", cmd_history, "history TARGET [-n N]   print the last N "
+	    "(default 50, max 500) messages: ID TIME FROM TO TEXT" },
+	{ "join", cmd_join, "join ROOM   join (or create) a room" },
+	{ "leave", cmd_leave, "leave ROOM   leave a room" },
+	{ "rooms", cmd_rooms, "rooms   list rooms: ROOM MEMBERS" },
+	{ "who", cmd_who, "who ROOM   list members: USER online|offline" },
+	{ "whoami", cmd_whoami, "whoami   print your user name and role" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static int
+usage_err(const char *cmd, const char *what)
+{
+	session_errorf("%s: %s (see parley --help)", cmd, what);
+	return SESSION_EXIT_USAGE;
+}
+
+bool
+cli_text_ok(const char *s, size_t len)
+{
+	return len > 0 && utf8_valid(s, len) && utf8_text_ok(s, len);
+}
+
+/* Normalise a user name or #room given on the command line. */
+static int
+parse_target(const char *cmd, const char *arg, char out[NAMES_ROOM_MAX + 1])
+{
+	int r;
+
+	if (arg[0] == '#')
+		r = names_room_norm(arg, strlen(arg), out);
+	else
+		r = names_user_norm(arg, strlen(arg), out);
+	if (r != 0)
+		return usage_err(cmd, "the target must be a user name or a "
+		    "#room");
+	return SESSION_EXIT_OK;
+}
+
+static int
+parse_room(const char *cmd, const char *arg, char out[NAMES_ROOM_MAX + 1])
+{
+	if (names_room_norm(arg, strlen(arg), out) != 0)
+		return usage_err(cmd, "expected a room name like #general");
+	return SESSION_EXIT_OK;
+}
+
+/* A decimal number in [min, max]. Returns 0 or -1. */
+static int
+parse_count(const char *s, unsigned long long min, unsigned long long max,
+    unsigned long long *out)
+{
+	char *end;
+
+	if (s[0] < '0' || s[0] > '9')
+		return -1;
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || *out < min || *out > max)
+		return -1;
+	return 0;
+}
+
+/* Report a failure to write standard output; quiet for a closed pipe. */
+static int
+output_done(void)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return SESSION_EXIT_OK;
+	if (errno != EPIPE)
+		session_errorf("cannot write to standard output: %s",
+		    strerror(errno));
+	return SESSION_EXIT_USAGE;
+}
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		continue;
+}
+
+/* Print a MSG or HIST record as "ID TIME FROM TO TEXT". */
+static int
+print_record(const char *line, size_t len)
+{
+	struct session_msg m;
+
+	if (session_parse_msg(line, len, &m) != 0) {
+		fflush(stdout);
+		fputs("parley: ignoring a malformed line from the server: ",
+		    stderr);
+		display_put(stderr, line, len);
+		fputc('\n', stderr);
+		return -1;
+	}
+	fputs(m.id, stdout);
+	fputc(' ', stdout);
+	display_puts(stdout, m.time);
+	printf(" %s %s ", m.from, m.to);
+	display_put(stdout, m.text, m.text_len);
+	fputc('\n', stdout);
+	return 0;
+}
+
+/*
+ * Send a command line, wait for its final line and fail unless it is OK.
+ * Data lines go to on_data. line and len may be NULL.
+ */
+static int
+run_command(struct session *s, const char *what, session_line_cb *on_data,
+    void *arg, char **line, size_t *len, const char *cmdline)
+{
+	char *l;
+	size_t n;
+	int rc;
+
+	rc = session_send(s, cmdline, strlen(cmdline));
+	if (rc != SESSION_EXIT_OK)
+		return rc;
+	rc = session_await(s, on_data, arg, &l, &n);
+	if (rc != SESSION_EXIT_OK)
+		return rc;
+	if (!session_keyword_is(l, n, "OK")) {
+		session_report_err(what, l, n);
+		return SESSION_EXIT_REFUSED;
+	}
+	if (line != NULL) {
+		*line = l;
+		*len = n;
+	}
+	return SESSION_EXIT_OK;
+}
+
+/* Close politely; a failure after the work is done does not change rc. */
+static int
+finish(struct session *s, int rc)
+{
+	if (rc == SESSION_EXIT_OK || rc == SESSION_EXIT_REFUSED)
+		(void)session_quit(s);
+	session_free(s);
+	if (rc == SESSION_EXIT_OK)
+		rc = output_done();
+	else
+		fflush(stdout);
+	return rc;
+}
+
+/* ---- send ----------------------------------------------------------- */
+
+static int
+send_one(struct session *s, const char *target, const char *text,
+    size_t len, bool verbose)
+{
+	struct line_cursor c;
+	char *line, tok[32];
+	size_t llen, n;
+	int rc, tries, delay = SEND_RETRY_FIRST_MS;
+
+	for (tries = 0;; tries++) {
+		rc = session_sendf(s, "SEND %s %.*s", target, (int)len, text);
+		if (rc != SESSION_EXIT_OK)
+			return rc;
+		rc = session_await(s, NULL, NULL, &line, &llen);
+		if (rc != SESSION_EXIT_OK)
+			return rc;
+		if (session_keyword_is(line, llen, "OK"))
+			break;
+		/* "Nothing was done; the client may retry" (SPEC §2). */
+		if (tries < SEND_RETRIES &&
+		    (session_keyword_is(line, llen, "ERR RATE_LIMITED") ||
+		    session_keyword_is(line, llen, "ERR UNAVAILABLE"))) {
+			sleep_ms(delay);
+			delay = delay * 2 > SEND_RETRY_MAX_MS ?
+			    SEND_RETRY_MAX_MS : delay * 2;
+			continue;
+		}
+		session_report_err("send failed", line, llen);
+		return SESSION_EXIT_REFUSED;
+	}
+	if (verbose) {
+		line_cursor_init(&c, line, llen);
+		if (line_token(&c, tok, sizeof(tok), &n) == 1 &&
+		    line_token(&c, tok, sizeof(tok), &n) == 1 &&
+		    line_token(&c, tok, sizeof(tok), &n) == 1) {
+			display_put(stdout, tok, n);
+			fputc('\n', stdout);
+			fflush(stdout);
+		}
+	}
+	return SESSION_EXIT_OK;
+}
+
+static int
+ping(struct session *s)
+{
+	char *line;
+	size_t len;
+	int rc;
+
+	rc = session_sendf(s, "PING");
+	if (rc != SESSION_EXIT_OK)
+		return rc;
+	return session_await(s, NULL, NULL, &line, &len);
+}
+
+/*
+ * One turn of waiting: handle what the server sent, send a keepalive PING
+ * when due, then sleep in poll() until the server or fd (if >= 0) has
+ * something or the next PING is due. Sets *ready when fd is readable.
+ */
+static int
+wait_input(struct session *s, int fd, bool *ready)
+{
+	struct pollfd p[2];
+	int rc, timeout, n;
+
+	*ready = false;
+	rc = session_pump(s, NULL, NULL);
+	if (rc != SESSION_EXIT_OK)
+		return rc;
+	timeout = SESSION_KEEPALIVE_MS - session_idle_ms(s);
+	if (timeout <= 0)
+		return ping(s);
+	p[0].fd = session_fd(s);
+	p[0].events = POLLIN;
+	p[1].fd = fd;
+	p[1].events = POLLIN;
+	p[1].revents = 0;
+	n = poll(p, fd >= 0 ? 2 : 1, timeout);
+	if (n < 0 && errno != EINTR) {
+		session_errorf("poll: %s", strerror(errno));
+		return SESSION_EXIT_LOST;
+	}
+	*ready = n > 0 && fd >= 0 && p[1].revents != 0;
+	return SESSION_EXIT_OK;
+}
+
+/* TEXT '-': one message per line of standard input. */
+static int
+send_stdin(struct session *s, const char *target, bool verbose)
+{
+	struct line_framer in;
+	enum line_status st;
+	bool eof = false, ready;
+	uint8_t *p;
+	size_t avail, len;
+	char *line;
+	ssize_t n;
+	int rc = SESSION_EXIT_OK;
+
+	line_init(&in, LINE_MAX_DEFAULT);
+	for (;;) {
+		while ((st = line_next(&in, &line, &len)) != LINE_NEED_MORE) {
+			if (st == LINE_TOO_LONG) {
+				session_errorf("send: an input line is longer "
+				    "than %d bytes", LINE_MAX_DEFAULT - 1);
+				rc = SESSION_EXIT_USAGE;
+				goto out;
+			}
+			if (st != LINE_OK || !cli_text_ok(line, len)) {
+				session_errorf("send: input must be UTF-8 text "
+				    "without control characters");
+				rc = SESSION_EXIT_USAGE;
+				goto out;
+			}
+			rc = send_one(s, target, line, len, verbose);
+			if (rc != SESSION_EXIT_OK)
+				goto out;
+		}
+		if (eof)
+			break;
+		rc = wait_input(s, STDIN_FILENO, &ready);
+		if (rc != SESSION_EXIT_OK)
+			goto out;
+		if (!ready)
+			continue;
+		p = line_wptr(&in, &avail);
+		if (p == NULL) {
+			session_errorf("out of memory");
+			rc = SESSION_EXIT_USAGE;
+			goto out;
+		}
+		n = read(STDIN_FILENO, p, avail);
+		if (n > 0) {
+			line_produced(&in, (size_t)n);
+		} else if (n == 0) {
+			/* End the last line if it has no LF. */
+			eof = true;
+			p[0] = '\n';
+			line_produced(&in, 1);
+		} else if (errno != EINTR && errno != EAGAIN) {
+			session_errorf("cannot read stdin: %s", strerror(errno));
+			rc = SESSION_EXIT_USAGE;
+			goto out;
+		}
+	}
+out:
+	line_free(&in);
+	return rc;
+}
+
+static int
+cmd_send(const struct session_opts *o, int argc, char **argv)
+{
+	char target[NAMES_ROOM_MAX + 1], *text = NULL;
+	struct session *s;
+	bool verbose = false, from_stdin = false;
+	size_t len = 0, l;
+	int i = 1, j, rc;
+
+	for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			i++;
+			break;
+		}
+		if (strcmp(argv[i], "-v") == 0 ||
+		    strcmp(argv[i], "--verbose") == 0)
+			verbose = true;
+		else
+			return usage_err("send", "unknown option");
+	}
+	if (i >= argc)
+		return usage_err("send", "missing TARGET");
+	if ((rc = parse_target("send", argv[i], target)) != SESSION_EXIT_OK)
+		return rc;
+	i++;
+	if (i >= argc)
+		return usage_err("send", "missing TEXT");
+	if (argc - i == 1 && strcmp(argv[i], "-") == 0) {
+		from_stdin = true;
+	} else {
+		for (j = i; j < argc; j++)
+			len += strlen(argv[j]) + 1;
+		text = malloc(len);
+		if (text == NULL) {
+			session_errorf("out of memory");
+			return SESSION_EXIT_USAGE;
+		}
+		for (len = 0, j = i; j < argc; j++) {
+			if (j > i)
+				text[len++] = ' ';
+			l = strlen(argv[j]);
+			memcpy(text + len, argv[j], l);
+			len += l;
+		}
+		if (!cli_text_ok(text, len)) {
+			free(text);
+			return usage_err("send", "TEXT must be non-empty UTF-8 "
+			    "without control characters");
+		}
+	}
+
+	rc = session_start(o, NULL, NULL, &s);
+	if (rc != SESSION_EXIT_OK) {
+		free(text);
+		return rc;
+	}
+	if (from_stdin)
+		rc = send_stdin(s, target, verbose);
+	else
+		rc = send_one(s, target, text, len, verbose);
+	free(text);
+	return finish(s, rc);
+}
+
+/* ---- listen --------------------------------------------------------- */
+
+struct listen_state {
+	unsigned long long want;        /* 0: forever */
+	unsigned long long got;
+	bool out_failed;
+};
+
+static bool
+listen_done(const struct listen_state *st)
+{
+	return st->out_failed || (st->want != 0 && st->got >= st->want);
+}
+
+static void
+listen_event(void *arg, const char *line, size_t len)
+{
+	struct listen_state *st = arg;
+
+	if (!session_keyword_is(line, len, "MSG") || listen_done(st))
+		return;
+	if (print_record(line, len) != 0)
+		return;
+	st->got++;
+	if (fflush(stdout) != 0)
+		st->out_failed = true;
+}
+
+static int
+cmd_listen(const struct session_opts *o, int argc, char **argv)
+{
+	char (*rooms)[NAMES_ROOM_MAX + 1] = NULL;
+	char cmd[NAMES_ROOM_MAX + 8];
+	struct listen_state st = { 0, 0, false };
+	struct session *s;
+	const char *val;
+	bool ready;
+	int i, nrooms = 0, rc;
+
+	rooms = calloc((size_t)argc, sizeof(*rooms));
+	if (rooms == NULL) {
+		session_errorf("out of memory");
+		return SESSION_EXIT_USAGE;
+	}
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--count") == 0 ||
+		    strcmp(argv[i], "-n") == 0) {
+			if (++i >= argc)
+				goto usage;
+			val = argv[i];
+			if (parse_count(val, 1, ~0ULL, &st.want) != 0) {
+				free(rooms);
+				return usage_err("listen", "--count needs a "
+				    "positive number");
+			}
+		} else if (strncmp(argv[i], "--count=", 8) == 0) {
+			if (parse_count(argv[i] + 8, 1, ~0ULL, &st.want) != 0) {
+				free(rooms);
+				return usage_err("listen", "--count needs a "
+				    "positive number");
+			}
+		} else if (strcmp(argv[i], "--join") == 0) {
+			if (++i >= argc)
+				goto usage;
+			rc = parse_room("listen", argv[i], rooms[nrooms]);
+			if (rc != SESSION_EXIT_OK) {
+				free(rooms);
+				return rc;
+			}
+			nrooms++;
+		} else {
+			goto usage;
+		}
+	}
+
+	rc = session_start(o, listen_event, &st, &s);
+	if (rc != SESSION_EXIT_OK) {
+		free(rooms);
+		return rc;
+	}
+	for (i = 0; i < nrooms && rc == SESSION_EXIT_OK; i++) {
+		snprintf(cmd, sizeof(cmd), "JOIN %s", rooms[i]);
+		rc = run_command(s, "join failed", NULL, NULL, NULL, NULL, cmd);
+	}
+	free(rooms);
+	while (rc == SESSION_EXIT_OK && !listen_done(&st)) {
+		/* Final lines (OK PING) need no handling. */
+		rc = wait_input(s, -1, &ready);
+	}
+	if (rc == SESSION_EXIT_OK && st.out_failed)
+		rc = output_done();
+	return finish(s, rc);
+usage:
+	free(rooms);
+	return usage_err("listen", "usage: listen [--count N] [--join ROOM]");
+}
+
+/* ---- history and the small commands -------------------------------- */
+
+static void
+history_line(void *arg, const char *line, size_t len)
+{
+	(void)arg;
+	if (session_keyword_is(line, len, "HIST"))
+		(void)print_record(line, len);
+}
+
+static int
+cmd_history(const struct session_opts *o, int argc, char **argv)
+{
+	char target[NAMES_ROOM_MAX + 1], cmd[NAMES_ROOM_MAX + 40];
+	unsigned long long n = HISTORY_LIMIT_DEFAULT;
+	struct session *s;
+	bool have_target = false;
+	int i, rc;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-n") == 0 ||
+		    strcmp(argv[i], "--limit") == 0) {
+			if (++i >= argc || parse_count(argv[i], 1,
+			    HISTORY_LIMIT_MAX, &n) != 0)
+				return usage_err("history", "-n needs a number "
+				    "from 1 to 500");
+		} else if (!have_target) {
+			rc = parse_target("history", argv[i], target);
+			if (rc != SESSION_EXIT_OK)
+				return rc;
+			have_target = true;
+		} else {
+			return usage_err("history", "usage: history TARGET "
+			    "[-n N]");
+		}
+	}
+	if (!have_target)
+		return usage_err("history", "missing TARGET");
+	snprintf(cmd, sizeof(cmd), "HISTORY %s %llu", target, n);
+
+	rc = session_start(o, NULL, NULL, &s);
+	if (rc != SESSION_EXIT_OK)
+		return rc;
+	rc = run_command(s, "history failed", history_line, NULL, NULL, NULL,
+	    cmd);
+	return finish(s, rc);
+}
+
+/* Data lines "KEYWORD a b c": print the fields after skip tokens. */
+static void
+fields_line(void *arg, const char *line, size_t len)
+{
+	const char *kw = arg;
+	size_t k = strlen(kw);
+
+	if (!session_keyword_is(line, len, kw) || len <= k + 1)
+		return;
+	line += k + 1;
+	len -= k + 1;
+	/* MEMBER lines repeat the room: drop it. */
+	if (strcmp(kw, "MEMBER") == 0) {
+		const char *sp = memchr(line, ' ', len);
+
+		if (sp == NULL)
+			return;
+		len -= (size_t)(sp + 1 - line);
+		line = sp + 1;
+	}
+	display_put(stdout, line, len);
+	fputc('\n', stdout);
+}
+
+/* Connect, run one command line, print its data lines, close. */
+static int
+simple(const struct session_opts *o, const char *what, const char *cmdline,
+    session_line_cb *on_data, const char *kw, bool print_final)
+{
+	struct session *s;
+	struct line_cursor c;
+	char *line, tok[8];
+	size_t len, n;
+	const char *rest;
+	int rc;
+
+	rc = session_start(o, NULL, NULL, &s);
+	if (rc != SESSION_EXIT_OK)
+		return rc;
+	/* The callback only reads kw; the cast drops const for void *. */
+	rc = run_command(s, what, on_data, (void *)(uintptr_t)kw, &line, &len,
+	    cmdline);
+	if (rc == SESSION_EXIT_OK && print_final) {
+		/* "OK WHOAMI user role" → "user role" */
+		line_cursor_init(&c, line, len);
+		if (line_token(&c, tok, sizeof(tok), &n) == 1 &&
+		    line_token(&c, tok, sizeof(tok), &n) == 1 &&
+		    line_rest(&c, &rest, &n) == 1) {
+			display_put(stdout, rest, n);
+			fputc('\n', stdout);
+		}
+	}
+	return finish(s, rc);
+}
+
+static int
+cmd_join(const struct session_opts *o, int argc, char **argv)
+{
+	char room[NAMES_ROOM_MAX + 1], cmd[NAMES_ROOM_MAX + 8];
+	int rc;
+
+	if (argc != 2)
+		return usage_err("join", "usage: join ROOM");
+	if ((rc = parse_room("join", argv[1], room)) != SESSION_EXIT_OK)
+		return rc;
+	snprintf(cmd, sizeof(cmd), "JOIN %s", room);
+	return simple(o, "join failed", cmd, NULL, NULL, false);
+}
+
+static int
+cmd_leave(const struct session_opts *o, int argc, char **argv)
+{
+	char room[NAMES_ROOM_MAX + 1], cmd[NAMES_ROOM_MAX + 8];
+	int rc;
+
+	if (argc != 2)
+		return usage_err("leave", "usage: leave ROOM");
+	if ((rc = parse_room("leave", argv[1], room)) != SESSION_EXIT_OK)
+		return rc;
+	snprintf(cmd, sizeof(cmd), "LEAVE %s", room);
+	return simple(o, "leave failed", cmd, NULL, NULL, false);
+}
+
+static int
+cmd_rooms(const struct session_opts *o, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1)
+		return usage_err("rooms", "usage: rooms");
+	return simple(o, "rooms failed", "ROOMS", fields_line, "ROOM", false);
+}
+
+static int
+cmd_who(const struct session_opts *o, int argc, char **argv)
+{
+	char room[NAMES_ROOM_MAX + 1], cmd[NAMES_ROOM_MAX + 8];
+	int rc;
+
+	if (argc != 2)
+		return usage_err("who", "usage: who ROOM");
+	if ((rc = parse_room("who", argv[1], room)) != SESSION_EXIT_OK)
+		return rc;
+	snprintf(cmd, sizeof(cmd), "WHO %s", room);
+	return simple(o, "who failed", cmd, fields_line, "MEMBER", false);
+}
+
+static int
+cmd_whoami(const struct session_opts *o, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1)
+		return usage_err("whoami", "usage: whoami");
+	return simple(o, "whoami failed", "WHOAMI", NULL, NULL, true);
+}
+
+/* ---- dispatch ------------------------------------------------------- */
+
+bool
+cli_known(const char *cmd)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(cmd, commands[i].name) == 0)
+			return true;
+	return false;
+}
+
+void
+cli_usage(FILE *f)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %s\n", commands[i].synopsis);
+}
+
+int
+cli_main(const struct session_opts *o, int argc, char **argv)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(argv[0], commands[i].name) == 0)
+			return commands[i].run(o, argc, argv);
+	session_errorf("unknown command '%s' (see parley --help)", argv[0]);
+	return SESSION_EXIT_USAGE;
+}

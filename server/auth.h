@@ -1,0 +1,32 @@
+/*
+ * auth: password logins, verified with argon2id off the loop thread.
+ *
+ * A login looks the account up on the storage thread, then verifies the
+ * password on libuv's thread pool with at most max_concurrent_hashes
+ * verifications at once and a bounded waiting queue. An unknown user is
+ * verified against a dummy hash with the same parameters, so the answer
+ * takes as long as for a real account, and every failure reads the same.
+ */
+#ifndef PARLEY_AUTH_H
+#define PARLEY_AUTH_H
+
+#include <stddef.h>
+
+struct conn;
+
+/* Compute the dummy hash (blocking: call before the loop runs). 0 or -1. */
+int auth_init(void) __attribute__((warn_unused_result));
+
+/*
+ * Verify user/pw for c. The password is copied and wiped after use. On
+ * success the session starts (session.h) and c gets "OK LOGIN user";
+ * on failure "ERR AUTH_FAILED ...", and BYE after max_failed_logins.
+ * Returns 0 when the check was queued (c is busy until it finishes), -1
+ * when the hash queue is full (nothing queued: answer ERR UNAVAILABLE).
+ */
+int auth_login(struct conn *c, const char *user, const char *pw, size_t len);
+
+/* Logins waiting for or running a hash (for STATS). */
+unsigned auth_queue_depth(void);
+
+#endif

@@ -1,0 +1,855 @@
+/*
+ * conn: the per-connection TLS pump and session state machine.
+ *
+ * Input:  socket -> read BIO -> SSL_read -> line framer -> cmd_dispatch().
+ * Output: conn_write() -> plaintext buffer -> (once per loop turn, in the
+ *         uv_check callback) SSL_write -> write BIO -> one uv_write.
+ *
+ * Only one uv_write is in flight per connection; what is queued meanwhile
+ * is encrypted and sent together when it completes. Pending output is the
+ * plaintext buffer plus the ciphertext in flight; above half the cap the
+ * connection stops reading and processing commands, at the cap it is
+ * closed with "BYE slow consumer". Commands are processed at most
+ * CONN_COMMANDS_PER_TURN per loop turn, the rest on later turns (the work
+ * list, driven by a uv_idle handle), so one pipelining peer cannot starve
+ * the others.
+ *
+ * This module never touches the store or a password: cmd.c and auth.c do.
+ */
+#include "conn.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <openssl/err.h>
+
+#include "buf.h"
+#include "cmd.h"
+#include "line.h"
+#include "listener.h"
+#include "log.h"
+#include "route.h"
+#include "server.h"
+#include "tlsctx.h"
+
+/* Ciphertext buffered in the read BIO before we stop reading the socket. */
+#define RBIO_HIGH          (64 * 1024)
+/* Plaintext encrypted per flush, so one flush cannot hog the loop. */
+#define FLUSH_CHUNK        (256 * 1024)
+/* TLS record payload per SSL_write. */
+#define RECORD_MAX         16384
+/* How long a closing connection may take to flush its last bytes. */
+#define CLOSE_GRACE_MS     3000
+/* Room kept past max_output_bytes for the BYE line itself. */
+#define OUT_SLACK          256
+
+struct conn {
+	uv_tcp_t tcp;
+	uv_timer_t timer;
+	uint64_t id;
+	enum conn_state state;
+	SSL *ssl;
+	BIO *rbio;                      /* ciphertext from the peer */
+	BIO *wbio;                      /* ciphertext to the peer */
+	struct line_framer in;
+	struct buf out;                 /* plaintext waiting for SSL_write */
+	size_t wr_inflight;             /* ciphertext bytes in the uv_write */
+	uint64_t login_deadline;        /* loop ms */
+	uint64_t last_line;             /* loop ms of the last complete line */
+	struct listener_slot *slot;
+	struct session *session;
+	conn_writable_fn wcb;           /* conn_when_writable */
+	void *warg;
+	unsigned handles;               /* open libuv handles */
+	unsigned refs;                  /* jobs holding the struct */
+	unsigned busy;                  /* async commands running */
+	unsigned failed_logins;
+	int role;
+	bool reading;
+	bool dirty;                     /* on the flush list */
+	bool queued;                    /* on the work list */
+	bool peer_eof;
+	bool shutdown_sent;             /* close_notify written */
+	bool freed_handles;             /* uv_close called */
+	char peer[64];
+	char user[NAMES_USER_MAX + 1];
+	TAILQ_ENTRY(conn) all_link;
+	TAILQ_ENTRY(conn) dirty_link;
+	TAILQ_ENTRY(conn) work_link;
+};
+
+struct write_req {
+	uv_write_t req;
+	struct conn *c;
+	size_t len;
+	char data[];
+};
+
+TAILQ_HEAD(connq, conn);
+
+static struct {
+	uv_loop_t *loop;
+	uv_check_t flush_check;
+	uv_idle_t work_idle;
+	struct connq all;
+	struct connq dirty;
+	struct connq work;
+	unsigned count;
+	uint64_t next_id;
+	char rdbuf[64 * 1024];          /* one read at a time on this thread */
+} cs;
+
+static const char *const state_names[] = {
+	"HANDSHAKE", "GREETED", "AUTHENTICATING", "READY", "CLOSING",
+};
+
+static void conn_process(struct conn *c);
+static void conn_flush(struct conn *c);
+static void update_reading(struct conn *c);
+static void close_handles(struct conn *c);
+static void on_work_idle(uv_idle_t *h);
+
+uint64_t conn_id(const struct conn *c) { return c->id; }
+enum conn_state conn_state(const struct conn *c) { return c->state; }
+const char *conn_peer(const struct conn *c) { return c->peer; }
+const char *conn_user(const struct conn *c) { return c->user; }
+int conn_role(const struct conn *c) { return c->role; }
+bool conn_closing(const struct conn *c) { return c->state == CONN_S_CLOSING; }
+void *conn_ssl(struct conn *c) { return c->ssl; }
+struct session *conn_session(struct conn *c) { return c->session; }
+void conn_set_session(struct conn *c, struct session *s) { c->session = s; }
+unsigned conn_count(void) { return cs.count; }
+
+unsigned
+conn_failed_login(struct conn *c)
+{
+	return ++c->failed_logins;
+}
+
+static size_t
+pending_output(const struct conn *c)
+{
+	return buf_len(&c->out) + c->wr_inflight;
+}
+
+static bool
+over_high_water(const struct conn *c)
+{
+	return pending_output(c) > srv.cfg.max_output_bytes / 2;
+}
+
+static void
+mark_dirty(struct conn *c)
+{
+	if (!c->dirty && c->handles > 0) {
+		c->dirty = true;
+		TAILQ_INSERT_TAIL(&cs.dirty, c, dirty_link);
+	}
+}
+
+static void
+queue_work(struct conn *c)
+{
+	if (!c->queued && c->state != CONN_S_CLOSING) {
+		c->queued = true;
+		TAILQ_INSERT_TAIL(&cs.work, c, work_link);
+		if (!uv_is_active((uv_handle_t *)&cs.work_idle))
+			uv_idle_start(&cs.work_idle, on_work_idle);
+	}
+}
+
+static void
+timer_after(struct conn *c, uint64_t ms, uv_timer_cb cb)
+{
+	uv_timer_start(&c->timer, cb, ms, 0);
+}
+
+static void on_timer(uv_timer_t *t);
+
+void
+conn_enter_state(struct conn *c, enum conn_state s)
+{
+	log_debug("conn %llu: %s -> %s", (unsigned long long)c->id,
+	    state_names[c->state], state_names[s]);
+	c->state = s;
+}
+
+void
+conn_ref(struct conn *c)
+{
+	c->refs++;
+}
+
+static bool
+writable(const struct conn *c)
+{
+	return pending_output(c) <= srv.cfg.max_output_bytes / 4;
+}
+
+static void
+call_writable(struct conn *c)
+{
+	conn_writable_fn fn = c->wcb;
+
+	if (fn != NULL) {
+		c->wcb = NULL;
+		fn(c, c->warg);
+	}
+}
+
+void
+conn_when_writable(struct conn *c, conn_writable_fn fn, void *arg)
+{
+	c->wcb = fn;
+	c->warg = arg;
+	if (c->state == CONN_S_CLOSING) {
+		call_writable(c);
+		return;
+	}
+	queue_work(c);
+}
+
+static void
+maybe_free(struct conn *c)
+{
+	if (c->handles > 0 || c->refs > 0)
+		return;
+	if (c->dirty)
+		TAILQ_REMOVE(&cs.dirty, c, dirty_link);
+	if (c->queued)
+		TAILQ_REMOVE(&cs.work, c, work_link);
+	TAILQ_REMOVE(&cs.all, c, all_link);
+	cs.count--;
+	listener_release(c->slot);
+	SSL_free(c->ssl);               /* frees both BIOs */
+	line_free(&c->in);
+	buf_free(&c->out);
+	free(c);
+}
+
+void
+conn_unref(struct conn *c)
+{
+	c->refs--;
+	maybe_free(c);
+}
+
+static void
+on_handle_closed(uv_handle_t *h)
+{
+	struct conn *c = h->data;
+
+	c->handles--;
+	maybe_free(c);
+}
+
+static void
+close_handles(struct conn *c)
+{
+	if (c->freed_handles)
+		return;
+	c->freed_handles = true;
+	if (c->state != CONN_S_CLOSING)
+		conn_enter_state(c, CONN_S_CLOSING);
+	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+	uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+}
+
+/* Leave the routing tables and stop input; output may still drain. */
+static void
+begin_close(struct conn *c, const char *why)
+{
+	/* Handshake failures were logged where they happened: one line. */
+	if (c->state != CONN_S_HANDSHAKE)
+		log_info("conn %llu: closing (%s)%s%s",
+		    (unsigned long long)c->id, why, c->user[0] ? " user=" : "",
+		    c->user);
+	if (c->session != NULL)
+		route_session_remove(c);
+	conn_enter_state(c, CONN_S_CLOSING);
+	if (c->reading) {
+		uv_read_stop((uv_stream_t *)&c->tcp);
+		c->reading = false;
+	}
+	if (c->queued) {
+		TAILQ_REMOVE(&cs.work, c, work_link);
+		c->queued = false;
+	}
+	timer_after(c, CLOSE_GRACE_MS, on_timer);
+	call_writable(c);
+}
+
+void
+conn_close(struct conn *c, const char *bye_reason)
+{
+	if (c->state == CONN_S_CLOSING)
+		return;
+	if (c->state == CONN_S_HANDSHAKE) {
+		/* No session to say BYE to. */
+		begin_close(c, bye_reason ? bye_reason : "handshake");
+		close_handles(c);
+		return;
+	}
+	if (bye_reason != NULL) {
+		char line[256];
+		int n = snprintf(line, sizeof(line), "BYE %s\n", bye_reason);
+
+		if (n < 0 || (size_t)n >= sizeof(line))
+			n = (int)strlen(strcpy(line, "BYE closing\n"));
+		/* The BYE goes out even if the output is full: drop the rest. */
+		if (buf_append(&c->out, line, (size_t)n) != 0) {
+			buf_consume(&c->out, buf_len(&c->out));
+			if (buf_append(&c->out, line, (size_t)n) != 0)
+				log_debug("conn %llu: BYE dropped",
+				    (unsigned long long)c->id);
+		}
+	}
+	begin_close(c, bye_reason ? bye_reason : "closed");
+	mark_dirty(c);
+}
+
+void
+conn_quit(struct conn *c)
+{
+	if (c->state == CONN_S_CLOSING)
+		return;
+	begin_close(c, "quit");
+	mark_dirty(c);
+}
+
+/* Hard close on a broken socket: nothing more can be sent. */
+static void
+conn_abort(struct conn *c, const char *why)
+{
+	if (c->state != CONN_S_CLOSING)
+		begin_close(c, why);
+	close_handles(c);
+}
+
+int
+conn_write(struct conn *c, const void *data, size_t len)
+{
+	if (c->state == CONN_S_CLOSING || c->state == CONN_S_HANDSHAKE)
+		return -1;
+	if (pending_output(c) + len > srv.cfg.max_output_bytes ||
+	    buf_append(&c->out, data, len) != 0) {
+		conn_close(c, "slow consumer");
+		return -1;
+	}
+	mark_dirty(c);
+	return 0;
+}
+
+int
+conn_printf(struct conn *c, const char *fmt, ...)
+{
+	char line[1024];
+	char *p = line;
+	va_list ap;
+	int n;
+	int r;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	if ((size_t)n >= sizeof(line) - 1) {
+		/* Long lines (message text) take a heap buffer. */
+		p = malloc((size_t)n + 2);
+		if (p == NULL) {
+			conn_close(c, "out of memory");
+			return -1;
+		}
+		va_start(ap, fmt);
+		vsnprintf(p, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
+	p[n] = '\n';
+	r = conn_write(c, p, (size_t)n + 1);
+	if (p != line)
+		free(p);
+	return r;
+}
+
+void
+conn_err(struct conn *c, const char *code, const char *text)
+{
+	conn_printf(c, "ERR %s %s", code, text);
+}
+
+void
+conn_busy(struct conn *c)
+{
+	c->busy++;
+	update_reading(c);
+}
+
+void
+conn_resume(struct conn *c)
+{
+	c->busy--;
+	queue_work(c);
+}
+
+void
+conn_set_user(struct conn *c, const char *user, int role)
+{
+	snprintf(c->user, sizeof(c->user), "%s", user);
+	c->role = role;
+	conn_enter_state(c, CONN_S_READY);
+	c->last_line = uv_now(cs.loop);
+	timer_after(c, (uint64_t)srv.cfg.idle_timeout * 1000, on_timer);
+}
+
+static void
+on_timer(uv_timer_t *t)
+{
+	struct conn *c = t->data;
+	uint64_t now = uv_now(cs.loop), idle;
+
+	switch (c->state) {
+	case CONN_S_HANDSHAKE:
+		log_info("conn %llu: handshake timeout", (unsigned long long)c->id);
+		conn_abort(c, "handshake timeout");
+		break;
+	case CONN_S_GREETED:
+	case CONN_S_AUTHENTICATING:
+		conn_close(c, "login timeout");
+		break;
+	case CONN_S_READY:
+		/* Re-armed lazily: lines only update last_line. */
+		idle = (uint64_t)srv.cfg.idle_timeout * 1000;
+		if (now - c->last_line < idle)
+			timer_after(c, idle - (now - c->last_line), on_timer);
+		else
+			conn_close(c, "idle timeout");
+		break;
+	case CONN_S_CLOSING:
+		log_debug("conn %llu: close grace over", (unsigned long long)c->id);
+		close_handles(c);
+		break;
+	}
+}
+
+static void
+on_handshake_done(struct conn *c)
+{
+	const unsigned char *alpn;
+	unsigned alpn_len;
+
+	SSL_get0_alpn_selected(c->ssl, &alpn, &alpn_len);
+	log_info("conn %llu: %s %s %s%s", (unsigned long long)c->id, c->peer,
+	    SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl),
+	    alpn_len ? " alpn=parley/1" : "");
+	conn_enter_state(c, CONN_S_GREETED);
+	c->login_deadline = uv_now(cs.loop) +
+	    (uint64_t)srv.cfg.login_timeout * 1000;
+	timer_after(c, (uint64_t)srv.cfg.login_timeout * 1000, on_timer);
+	conn_printf(c, "HELLO parley/1 %s", srv.cfg.name);
+}
+
+/* The SSL call failed: log it once and decide. Returns -1 to stop. */
+static int
+ssl_failed(struct conn *c, int r, const char *what)
+{
+	int e = SSL_get_error(c->ssl, r);
+	char msg[256];
+
+	switch (e) {
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		return 0;
+	case SSL_ERROR_ZERO_RETURN:
+		c->peer_eof = true;
+		return -1;
+	default:
+		tlsctx_error(msg, sizeof(msg), what);
+		if (c->state == CONN_S_HANDSHAKE) {
+			log_info("conn %llu: %s: %s", (unsigned long long)c->id,
+			    c->peer, msg);
+			/* Send the alert the failure produced, then close. */
+			begin_close(c, "handshake failed");
+			mark_dirty(c);
+		} else {
+			log_info("conn %llu: %s", (unsigned long long)c->id, msg);
+			conn_abort(c, "tls error");
+		}
+		return -1;
+	}
+}
+
+static void
+conn_process(struct conn *c)
+{
+	unsigned budget = CONN_COMMANDS_PER_TURN;
+	char *line;
+	size_t len;
+	int r;
+
+	if (c->state == CONN_S_HANDSHAKE) {
+		ERR_clear_error();
+		r = SSL_do_handshake(c->ssl);
+		if (BIO_ctrl_pending(c->wbio) > 0)
+			mark_dirty(c);
+		if (r != 1) {
+			ssl_failed(c, r, "handshake");
+			update_reading(c);
+			return;
+		}
+		on_handshake_done(c);
+	}
+	if (c->wcb != NULL && writable(c))
+		call_writable(c);
+
+	while (c->state != CONN_S_CLOSING && c->busy == 0 &&
+	    !over_high_water(c)) {
+		if (budget == 0) {
+			queue_work(c);
+			break;
+		}
+		switch (line_next(&c->in, &line, &len)) {
+		case LINE_OK:
+			budget--;
+			c->last_line = uv_now(cs.loop);
+			cmd_dispatch(c, line, len);
+			continue;
+		case LINE_TOO_LONG:
+			budget--;
+			conn_err(c, "LINE_TOO_LONG", "line too long");
+			continue;
+		case LINE_BAD_UTF8:
+			budget--;
+			c->last_line = uv_now(cs.loop);
+			conn_err(c, "BAD_UTF8", "line is not valid UTF-8");
+			continue;
+		case LINE_NEED_MORE:
+			break;
+		}
+		{
+			size_t avail;
+			uint8_t *p = line_wptr(&c->in, &avail);
+
+			if (p == NULL) {
+				conn_close(c, "out of memory");
+				break;
+			}
+			ERR_clear_error();
+			r = SSL_read(c->ssl, p, (int)(avail > INT32_MAX ?
+			    INT32_MAX : avail));
+			if (r > 0) {
+				line_produced(&c->in, (size_t)r);
+				continue;
+			}
+			if (BIO_ctrl_pending(c->wbio) > 0)
+				mark_dirty(c);
+			ssl_failed(c, r, "read");
+			break;
+		}
+	}
+	if (BIO_ctrl_pending(c->wbio) > 0)
+		mark_dirty(c);
+	/* A peer that has finished sending is closed once answered. */
+	if (c->peer_eof && c->busy == 0 && c->state != CONN_S_CLOSING &&
+	    !c->queued && !over_high_water(c))
+		conn_quit(c);
+	else if (c->state != CONN_S_CLOSING && c->busy == 0 && !c->queued)
+		line_shrink(&c->in);
+	update_reading(c);
+}
+
+static void
+on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+	(void)h;
+	(void)suggested;
+	b->base = cs.rdbuf;
+	b->len = sizeof(cs.rdbuf);
+}
+
+static void
+on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+	struct conn *c = s->data;
+
+	if (nread == 0)
+		return;
+	if (nread < 0) {
+		if (nread == UV_EOF) {
+			c->peer_eof = true;
+			uv_read_stop(s);
+			c->reading = false;
+			if (c->state == CONN_S_HANDSHAKE) {
+				log_info("conn %llu: %s: eof during handshake",
+				    (unsigned long long)c->id, c->peer);
+				conn_abort(c, "eof during handshake");
+			} else {
+				conn_process(c);
+			}
+		} else {
+			conn_abort(c, uv_strerror((int)nread));
+		}
+		return;
+	}
+	srv.stats.bytes_in += (uint64_t)nread;
+	if (BIO_write(c->rbio, b->base, (int)nread) != (int)nread) {
+		conn_abort(c, "out of memory");
+		return;
+	}
+	conn_process(c);
+}
+
+static void
+update_reading(struct conn *c)
+{
+	bool want = c->state != CONN_S_CLOSING && !c->peer_eof &&
+	    c->busy == 0 && !over_high_water(c) &&
+	    BIO_ctrl_pending(c->rbio) < RBIO_HIGH;
+
+	if (want == c->reading)
+		return;
+	if (want) {
+		if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
+			c->reading = true;
+	} else {
+		uv_read_stop((uv_stream_t *)&c->tcp);
+		c->reading = false;
+	}
+}
+
+static void
+on_write(uv_write_t *req, int status)
+{
+	struct write_req *w = (struct write_req *)req;
+	struct conn *c = w->c;
+
+	c->wr_inflight = 0;
+	free(w);
+	if (status < 0) {
+		if (!c->freed_handles)
+			conn_abort(c, uv_strerror(status));
+		conn_unref(c);
+		return;
+	}
+	if (!c->freed_handles) {
+		conn_flush(c);
+		if (c->state != CONN_S_CLOSING) {
+			/* Output drained: take input (or a backlog) again. */
+			if ((c->busy == 0 && !over_high_water(c)) ||
+			    (c->wcb != NULL && writable(c)))
+				queue_work(c);
+			update_reading(c);
+		}
+	}
+	conn_unref(c);
+}
+
+static void
+conn_flush(struct conn *c)
+{
+	struct write_req *w;
+	size_t done = 0, pending;
+	uv_buf_t ub;
+	int r;
+
+	if (c->wr_inflight > 0 || c->freed_handles)
+		return;
+	if (c->state != CONN_S_HANDSHAKE || SSL_is_init_finished(c->ssl)) {
+		while (buf_len(&c->out) > 0 && done < FLUSH_CHUNK) {
+			size_t n = buf_len(&c->out);
+
+			if (n > RECORD_MAX)
+				n = RECORD_MAX;
+			ERR_clear_error();
+			r = SSL_write(c->ssl, buf_rptr(&c->out), (int)n);
+			if (r <= 0) {
+				conn_abort(c, "tls write error");
+				return;
+			}
+			buf_consume(&c->out, (size_t)r);
+			done += (size_t)r;
+		}
+		if (buf_len(&c->out) > 0)
+			mark_dirty(c);  /* the rest on the next turn */
+		else
+			buf_shrink(&c->out);
+	}
+	if (c->state == CONN_S_CLOSING && buf_len(&c->out) == 0 &&
+	    !c->shutdown_sent && SSL_is_init_finished(c->ssl)) {
+		c->shutdown_sent = true;
+		ERR_clear_error();
+		SSL_shutdown(c->ssl);
+	}
+	pending = BIO_ctrl_pending(c->wbio);
+	if (pending == 0) {
+		if (c->state == CONN_S_CLOSING && buf_len(&c->out) == 0)
+			close_handles(c);
+		return;
+	}
+	w = malloc(sizeof(*w) + pending);
+	if (w == NULL) {
+		conn_abort(c, "out of memory");
+		return;
+	}
+	w->c = c;
+	w->len = (size_t)BIO_read(c->wbio, w->data, (int)pending);
+	ub = uv_buf_init(w->data, (unsigned)w->len);
+	r = uv_write(&w->req, (uv_stream_t *)&c->tcp, &ub, 1, on_write);
+	if (r != 0) {
+		free(w);
+		conn_abort(c, uv_strerror(r));
+		return;
+	}
+	srv.stats.bytes_out += w->len;
+	c->wr_inflight = w->len;
+	conn_ref(c);
+}
+
+/* Once per loop turn, after I/O: encrypt and send what was queued. */
+static void
+on_flush_check(uv_check_t *h)
+{
+	struct connq todo;
+	struct conn *c;
+
+	(void)h;
+	TAILQ_INIT(&todo);
+	TAILQ_CONCAT(&todo, &cs.dirty, dirty_link);
+	while ((c = TAILQ_FIRST(&todo)) != NULL) {
+		TAILQ_REMOVE(&todo, c, dirty_link);
+		c->dirty = false;
+		conn_ref(c);
+		conn_flush(c);
+		conn_unref(c);
+	}
+}
+
+/* Connections with lines left over from an earlier turn. */
+static void
+on_work_idle(uv_idle_t *h)
+{
+	struct connq todo;
+	struct conn *c;
+
+	TAILQ_INIT(&todo);
+	TAILQ_CONCAT(&todo, &cs.work, work_link);
+	while ((c = TAILQ_FIRST(&todo)) != NULL) {
+		TAILQ_REMOVE(&todo, c, work_link);
+		c->queued = false;
+		conn_ref(c);
+		conn_process(c);
+		conn_unref(c);
+	}
+	if (TAILQ_EMPTY(&cs.work))
+		uv_idle_stop(h);
+}
+
+int
+conn_init(uv_loop_t *loop)
+{
+	cs.loop = loop;
+	TAILQ_INIT(&cs.all);
+	TAILQ_INIT(&cs.dirty);
+	TAILQ_INIT(&cs.work);
+	if (uv_check_init(loop, &cs.flush_check) != 0 ||
+	    uv_idle_init(loop, &cs.work_idle) != 0)
+		return -1;
+	uv_check_start(&cs.flush_check, on_flush_check);
+	/* The flush handle must not keep the loop alive on its own. */
+	uv_unref((uv_handle_t *)&cs.flush_check);
+	return 0;
+}
+
+void
+conn_fini(void)
+{
+	uv_close((uv_handle_t *)&cs.flush_check, NULL);
+	uv_close((uv_handle_t *)&cs.work_idle, NULL);
+}
+
+int
+conn_accept(uv_stream_t *server)
+{
+	struct sockaddr_storage ss;
+	int sslen = sizeof(ss);
+	struct conn *c;
+	int r;
+
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return UV_ENOMEM;
+	if ((r = uv_tcp_init(cs.loop, &c->tcp)) != 0) {
+		free(c);
+		return r;
+	}
+	c->tcp.data = c;
+	c->handles = 1;
+	c->id = ++cs.next_id;
+	c->state = CONN_S_HANDSHAKE;
+	line_init(&c->in, srv.cfg.max_line_bytes);
+	buf_init(&c->out, srv.cfg.max_output_bytes + OUT_SLACK);
+	TAILQ_INSERT_TAIL(&cs.all, c, all_link);
+	cs.count++;
+	srv.stats.conns_total++;
+	if ((r = uv_timer_init(cs.loop, &c->timer)) != 0) {
+		c->freed_handles = true;
+		c->state = CONN_S_CLOSING;
+		uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+		return r;
+	}
+	c->timer.data = c;
+	c->handles = 2;
+
+	if ((r = uv_accept(server, (uv_stream_t *)&c->tcp)) != 0) {
+		conn_abort(c, uv_strerror(r));
+		return r;
+	}
+	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sslen) != 0) {
+		conn_abort(c, "no peer address");
+		return 0;
+	}
+	listener_addr_str(&ss, c->peer, sizeof(c->peer));
+	c->slot = listener_admit((struct sockaddr *)&ss);
+	if (c->slot == NULL) {
+		log_warn("conn %llu: %s refused: connection limit",
+		    (unsigned long long)c->id, c->peer);
+		conn_abort(c, "connection limit");
+		return 0;
+	}
+	uv_tcp_nodelay(&c->tcp, 1);
+
+	c->ssl = SSL_new(srv.ssl_ctx);
+	c->rbio = BIO_new(BIO_s_mem());
+	c->wbio = BIO_new(BIO_s_mem());
+	if (c->ssl == NULL || c->rbio == NULL || c->wbio == NULL) {
+		BIO_free(c->rbio);
+		BIO_free(c->wbio);
+		c->rbio = c->wbio = NULL;
+		conn_abort(c, "out of memory");
+		return 0;
+	}
+	/* An empty mem BIO reports "retry", not EOF. */
+	BIO_set_mem_eof_return(c->rbio, -1);
+	BIO_set_mem_eof_return(c->wbio, -1);
+	SSL_set_bio(c->ssl, c->rbio, c->wbio);
+	SSL_set_accept_state(c->ssl);
+
+	log_debug("conn %llu: accepted from %s", (unsigned long long)c->id,
+	    c->peer);
+	timer_after(c, (uint64_t)srv.cfg.handshake_timeout * 1000, on_timer);
+	update_reading(c);
+	return 0;
+}
+
+void
+conn_close_all(const char *reason)
+{
+	struct conn *c, *next;
+
+	for (c = TAILQ_FIRST(&cs.all); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, all_link);
+		conn_close(c, reason);
+	}
+}

@@ -1,0 +1,35 @@
+/*
+ * listener: the listening sockets and the admission of new connections
+ * (global and per-address caps).
+ */
+#ifndef PARLEY_LISTENER_H
+#define PARLEY_LISTENER_H
+
+#include <sys/socket.h>
+#include <uv.h>
+
+struct listener_slot;
+
+/*
+ * Bind and listen on every address of the comma-separated list (SPEC §5
+ * server.listen: "127.0.0.1:7667,[::1]:7667"). Logs "listening on ADDR"
+ * for each. Returns 0, or -1 after logging why.
+ */
+int listener_start(uv_loop_t *loop, const char *list)
+	__attribute__((warn_unused_result));
+
+/* Stop accepting (shutdown). */
+void listener_stop(void);
+
+/*
+ * Admit a connection from addr: NULL when a cap is reached (the caller
+ * closes it at once), else a slot to give back with listener_release().
+ */
+struct listener_slot *listener_admit(const struct sockaddr *addr);
+void listener_release(struct listener_slot *slot);
+
+/* "1.2.3.4:port" or "[v6]:port" for logs. */
+void listener_addr_str(const struct sockaddr_storage *ss, char *out,
+    size_t len);
+
+#endif
