@@ -86,8 +86,25 @@ perr(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+static int
+bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A usage error: one line with a pointer to --help; returns EXIT_USAGE. */
+static int
+bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see " PROG " --help)\n", stderr);
+	return EXIT_USAGE;
+}
+
 static void
-usage(FILE *fp)
+help(void)
 {
 	fputs(
 "usage: parleyctl [-c CONFIG | --db PATH] user add NAME [--admin] [--password-stdin]\n"
@@ -96,14 +113,7 @@ usage(FILE *fp)
 "       parleyctl [-c CONFIG | --db PATH] user lock NAME | user unlock NAME\n"
 "       parleyctl [-c CONFIG | --db PATH] user role NAME admin|user\n"
 "       parleyctl [-c CONFIG | --db PATH] user list\n"
-"       parleyctl --help | --version\n", fp);
-}
-
-static void
-help(void)
-{
-	usage(stdout);
-	fputs(
+"       parleyctl --help | --version\n"
 "\n"
 "Manage parley accounts in parleyd's database; works while parleyd runs.\n"
 "\n"
@@ -521,8 +531,7 @@ cmd_role(struct ctl *c)
 	} else if (strcmp(c->arg[0], "user") == 0) {
 		role = STORE_ROLE_USER;
 	} else {
-		perr("role must be admin or user");
-		return EXIT_USAGE;
+		return bad_usage("role must be admin or user");
 	}
 	if ((s = open_db(c, false)) == NULL)
 		return EXIT_FAILED;
@@ -587,8 +596,7 @@ settings(struct ctl *c, const char *config, const char *db)
 	char err[PATH_MAX + 256];
 
 	if (config != NULL && db != NULL) {
-		perr("use either -c CONFIG or --db PATH, not both");
-		return EXIT_USAGE;
+		return bad_usage("use either -c CONFIG or --db PATH, not both");
 	}
 	if (config == NULL && db == NULL) {
 		if (access(DEFAULT_CONFIG, F_OK) != 0) {
@@ -606,8 +614,7 @@ settings(struct ctl *c, const char *config, const char *db)
 	}
 	config_defaults(&c->cfg);
 	if (db[0] == '\0' || strlen(db) >= sizeof(c->cfg.database)) {
-		perr("invalid database path");
-		return EXIT_USAGE;
+		return bad_usage("invalid database path");
 	}
 	strcpy(c->cfg.database, db);
 	return EXIT_DONE;
@@ -634,20 +641,19 @@ parse_sub(struct ctl *c, const struct sub *sub, int argc, char **argv)
 		    (sub->opts & OPT_STDIN)) {
 			c->pw_stdin = true;
 		} else if (a[0] == '-') {
-			perr("user %s: unknown option %s", sub->name,
-			    log_escape(esc, sizeof(esc), a, strlen(a)));
-			return EXIT_USAGE;
+			return bad_usage("user %s: unknown option %s",
+			    sub->name, log_escape(esc, sizeof(esc), a,
+			    strlen(a)));
 		} else if (n == sub->nargs) {
-			perr("user %s: too many arguments", sub->name);
-			return EXIT_USAGE;
+			return bad_usage("user %s: too many arguments",
+			    sub->name);
 		} else {
 			pos[n++] = a;
 		}
 	}
 	if (n < sub->nargs) {
-		perr("user %s: missing %s", sub->name, n == 0 ? "NAME" :
-		    "argument");
-		return EXIT_USAGE;
+		return bad_usage("user %s: missing %s", sub->name,
+		    n == 0 ? "NAME" : "argument");
 	}
 	if (sub->nargs == 0)
 		return EXIT_DONE;
@@ -699,39 +705,33 @@ main(int argc, char **argv)
 			printf("%s %s\n", PROG, PARLEY_VERSION);
 			return EXIT_DONE;
 		case ':':
-			perr("option %s needs an argument", argv[optind - 1]);
-			usage(stderr);
-			return EXIT_USAGE;
+			return bad_usage("option %s needs an argument",
+			    argv[optind - 1]);
 		default:
-			perr("unknown option %s", log_escape(esc, sizeof(esc),
-			    argv[optind - 1], strlen(argv[optind - 1])));
-			usage(stderr);
-			return EXIT_USAGE;
+			/* optopt is 0 for an unknown long option */
+			if (optopt != 0)
+				return bad_usage("unknown option -%c", optopt);
+			return bad_usage("unknown option %s", log_escape(esc,
+			    sizeof(esc), argv[optind - 1],
+			    strlen(argv[optind - 1])));
 		}
 	}
 	argc -= optind;
 	argv += optind;
 
-	if (argc < 2 || strcmp(argv[0], "user") != 0) {
-		if (argc == 0)
-			perr("no command");
-		else if (strcmp(argv[0], "user") != 0)
-			perr("unknown command %s", log_escape(esc, sizeof(esc),
-			    argv[0], strlen(argv[0])));
-		else
-			perr("user: missing sub-command");
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (argc == 0)
+		return bad_usage("no command");
+	if (strcmp(argv[0], "user") != 0)
+		return bad_usage("unknown command %s", log_escape(esc,
+		    sizeof(esc), argv[0], strlen(argv[0])));
+	if (argc < 2)
+		return bad_usage("user: missing sub-command");
 	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
 		if (strcmp(argv[1], subs[i].name) == 0)
 			sub = &subs[i];
-	if (sub == NULL) {
-		perr("unknown command user %s", log_escape(esc, sizeof(esc),
-		    argv[1], strlen(argv[1])));
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (sub == NULL)
+		return bad_usage("unknown command user %s", log_escape(esc,
+		    sizeof(esc), argv[1], strlen(argv[1])));
 	for (i = 2; i < (size_t)argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 ||
 		    strcmp(argv[i], "-h") == 0) {

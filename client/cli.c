@@ -259,20 +259,18 @@ ping(struct session *s)
 }
 
 /*
- * One turn of waiting: handle what the server sent, send a keepalive PING
- * when due, then sleep in poll() until the server or fd (if >= 0) has
- * something or the next PING is due. Sets *ready when fd is readable.
+ * One turn of waiting, after the caller has handled what the server sent
+ * (session_pump): send a keepalive PING when due, else sleep in poll()
+ * until the server or fd (if >= 0) has something or the next PING is due.
+ * Sets *ready when fd is readable.
  */
 static int
 wait_input(struct session *s, int fd, bool *ready)
 {
 	struct pollfd p[2];
-	int rc, timeout, n;
+	int timeout, n;
 
 	*ready = false;
-	rc = session_pump(s, NULL, NULL);
-	if (rc != SESSION_EXIT_OK)
-		return rc;
 	timeout = SESSION_KEEPALIVE_MS - session_idle_ms(s);
 	if (timeout <= 0)
 		return ping(s);
@@ -324,6 +322,9 @@ send_stdin(struct session *s, const char *target, bool verbose)
 		}
 		if (eof)
 			break;
+		rc = session_pump(s, NULL, NULL);
+		if (rc != SESSION_EXIT_OK)
+			goto out;
 		rc = wait_input(s, STDIN_FILENO, &ready);
 		if (rc != SESSION_EXIT_OK)
 			goto out;
@@ -503,8 +504,11 @@ cmd_listen(const struct session_opts *o, int argc, char **argv)
 		rc = run_command(s, "join failed", NULL, NULL, NULL, NULL, cmd);
 	}
 	free(rooms);
-	while (rc == SESSION_EXIT_OK && !listen_done(&st)) {
+	while (rc == SESSION_EXIT_OK) {
 		/* Final lines (OK PING) need no handling. */
+		rc = session_pump(s, NULL, NULL);
+		if (rc != SESSION_EXIT_OK || listen_done(&st))
+			break;
 		rc = wait_input(s, -1, &ready);
 	}
 	if (rc == SESSION_EXIT_OK && st.out_failed)

@@ -283,6 +283,9 @@ final_line(struct ui *ui, const char *line, size_t len)
 	if (!ok) {
 		if (p->kind != UI_K_PING)
 			show_err(kind_names[p->kind], line, len);
+		/* /join switched the target at once; undo that. */
+		if (p->kind == UI_K_JOIN && strcmp(ui->target, p->target) == 0)
+			ui->target[0] = '\0';
 		goto done;
 	}
 	switch (p->kind) {
@@ -298,8 +301,7 @@ final_line(struct ui *ui, const char *line, size_t len)
 		show_msg(&m, false);
 		break;
 	case UI_K_JOIN:
-		snprintf(ui->target, sizeof(ui->target), "%s", p->target);
-		note("joined %s; lines now go there", p->target);
+		note("joined %s", p->target);
 		break;
 	case UI_K_LEAVE:
 		if (strcmp(ui->target, p->target) == 0)
@@ -458,6 +460,15 @@ slash_command(struct ui *ui, const char *line, size_t len)
 		if (!room_arg(ui, arg, alen, name))
 			return SESSION_EXIT_OK;
 		snprintf(cmd, sizeof(cmd), "%s %s", kw[k], name);
+		/*
+		 * Lines after /join go to the room right away, so piped
+		 * input works without waiting for OK JOIN (the server
+		 * answers in order, so they arrive after the JOIN).
+		 */
+		if (k == UI_K_JOIN) {
+			snprintf(ui->target, sizeof(ui->target), "%s", name);
+			note("lines now go to %s", name);
+		}
 		return issue_simple(ui, k, name, cmd);
 	}
 	if (IS("rooms"))

@@ -9,7 +9,7 @@
  */
 #include "pwhash.h"
 
-#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,12 +89,15 @@ pwhash_policy(const char *pw, size_t len, unsigned min_cp)
 const char *
 pwhash_policy_str(enum pwpolicy r, unsigned min_cp)
 {
-	(void)min_cp;
+	static _Thread_local char short_msg[64];
+
 	switch (r) {
 	case PWPOLICY_OK:
 		return "password accepted";
 	case PWPOLICY_TOO_SHORT:
-		return "password too short";
+		snprintf(short_msg, sizeof(short_msg),
+		    "password too short: use at least %u characters", min_cp);
+		return short_msg;
 	case PWPOLICY_TOO_LONG:
 		return "password longer than 128 characters";
 	case PWPOLICY_BAD_UTF8:

@@ -481,11 +481,15 @@ pragma_int(sqlite3 *db, const char *sql, int64_t *out)
 	return rc;
 }
 
-/* Switch to WAL and check it took: it cannot on some file systems. */
+/*
+ * Switch to WAL and check it took: it cannot on some file systems. An
+ * in-memory database (tests, fuzzing) keeps its "memory" journal.
+ */
 static int
 set_wal(sqlite3 *db, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
+	const char *mode;
 	int rc, ret = -1;
 
 	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st,
@@ -494,10 +498,12 @@ set_wal(sqlite3 *db, char *err, size_t errlen)
 		return -1;
 	}
 	rc = sqlite3_step(st);
+	mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) :
+	    NULL;
 	if (rc != SQLITE_ROW)
 		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
-	else if (sqlite3_stricmp((const char *)sqlite3_column_text(st, 0),
-	    "wal") != 0)
+	else if (mode == NULL || (sqlite3_stricmp(mode, "wal") != 0 &&
+	    sqlite3_stricmp(mode, "memory") != 0))
 		snprintf(err, errlen, "cannot use WAL journal mode");
 	else
 		ret = 0;
@@ -581,7 +587,8 @@ store_open(const char *path, unsigned flags, int busy_ms, char *err,
 
 	if (flags & STORE_CREATE)
 		oflags |= SQLITE_OPEN_CREATE;
-	else if (stat(path, &sb) < 0 && errno == ENOENT)
+	else if (strcmp(path, ":memory:") != 0 && stat(path, &sb) < 0 &&
+	    errno == ENOENT)
 		goto missing;
 
 	if (sqlite3_open_v2(path, &db, oflags, NULL) != SQLITE_OK) {

@@ -51,6 +51,7 @@ struct store;
  * missing file (without it: "database PATH does not exist"). The schema is
  * created or migrated to the current version in one transaction; a schema
  * newer than this build or another application's database is refused.
+ * ":memory:" opens a private in-memory database (tests, fuzzing).
  * Returns NULL with a one-line reason in err. Free with store_close().
  */
 struct store *store_open(const char *path, unsigned flags, int busy_ms,

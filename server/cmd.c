@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "auth.h"
+#include "cmd_int.h"
 #include "clock.h"
 #include "conn.h"
 #include "line.h"
@@ -45,10 +46,10 @@ static char scratch[LINE_MAX_MAX + 1];
 static const struct command commands[];
 static const size_t ncommands;
 
-/* ---- argument helpers ---- */
+/* ---- argument helpers (cmd_int.h) ---- */
 
-static bool
-no_more_args(struct conn *c, struct line_cursor *lc)
+bool
+cmd_no_more_args(struct conn *c, struct line_cursor *lc)
 {
 	if (!line_at_end(lc)) {
 		conn_err(c, "BAD_ARGS", "too many arguments");
@@ -57,9 +58,9 @@ no_more_args(struct conn *c, struct line_cursor *lc)
 	return true;
 }
 
-/* Read a user name argument; answers BAD_ARGS and returns -1 when bad. */
-static int
-arg_user(struct conn *c, struct line_cursor *lc, char out[NAMES_USER_MAX + 1])
+bool
+cmd_arg_user(struct conn *c, struct line_cursor *lc,
+    char out[NAMES_USER_MAX + 1])
 {
 	char tok[NAMES_USER_MAX + 2];
 	size_t len;
@@ -67,9 +68,121 @@ arg_user(struct conn *c, struct line_cursor *lc, char out[NAMES_USER_MAX + 1])
 	if (line_token(lc, tok, sizeof(tok), &len) != 1 ||
 	    names_user_norm(tok, len, out) != 0) {
 		conn_err(c, "BAD_ARGS", "expected a user name");
-		return -1;
+		return false;
 	}
-	return 0;
+	return true;
+}
+
+bool
+cmd_arg_room(struct conn *c, struct line_cursor *lc,
+    char out[NAMES_ROOM_MAX + 1])
+{
+	char tok[NAMES_ROOM_MAX + 2];
+	size_t len;
+
+	if (line_token(lc, tok, sizeof(tok), &len) != 1 ||
+	    names_room_norm(tok, len, out) != 0) {
+		conn_err(c, "BAD_ARGS", "expected a room name (#room)");
+		return false;
+	}
+	return true;
+}
+
+bool
+cmd_arg_target(struct conn *c, struct line_cursor *lc,
+    char out[NAMES_ROOM_MAX + 1], bool *is_room)
+{
+	char tok[NAMES_ROOM_MAX + 2];
+	size_t len;
+
+	if (line_token(lc, tok, sizeof(tok), &len) != 1) {
+		conn_err(c, "BAD_ARGS", "expected a user or #room");
+		return false;
+	}
+	*is_room = tok[0] == '#';
+	if ((*is_room ? names_room_norm(tok, len, out) :
+	    names_user_norm(tok, len, out)) != 0) {
+		conn_err(c, "BAD_ARGS", *is_room ? "invalid room name" :
+		    "invalid user name");
+		return false;
+	}
+	return true;
+}
+
+bool
+cmd_arg_u64(struct conn *c, struct line_cursor *lc, uint64_t *v,
+    bool *present)
+{
+	char tok[24];
+	size_t len, i;
+	uint64_t n = 0;
+	int r = line_token(lc, tok, sizeof(tok), &len);
+
+	*present = false;
+	if (r == 0)
+		return true;
+	if (r < 0 || len == 0)
+		goto bad;
+	for (i = 0; i < len; i++) {
+		unsigned d = (unsigned)(tok[i] - '0');
+
+		if (d > 9 || n > (UINT64_MAX - d) / 10)
+			goto bad;
+		n = n * 10 + d;
+	}
+	*v = n;
+	*present = true;
+	return true;
+bad:
+	conn_err(c, "BAD_ARGS", "expected a number");
+	return false;
+}
+
+/* ---- store jobs (cmd_int.h) ---- */
+
+static void
+job_done(struct storage_job *sj)
+{
+	struct cmd_job *j = (struct cmd_job *)sj;
+	struct conn *c = j->c;
+
+	if (!conn_closing(c)) {
+		if (sj->rc == STORE_ERROR)
+			conn_err(c, "UNAVAILABLE", "store unavailable, try again");
+		else
+			j->finish(j);
+		conn_resume(c);
+	}
+	conn_unref(c);
+	buf_free(&j->lines);
+	free(j);
+}
+
+struct cmd_job *
+cmd_job_new(struct conn *c, storage_run_fn run,
+    void (*finish)(struct cmd_job *j), size_t lines_max)
+{
+	struct cmd_job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL) {
+		conn_err(c, "UNAVAILABLE", "out of memory");
+		return NULL;
+	}
+	j->c = c;
+	j->sj.run = run;
+	j->sj.done = job_done;
+	j->finish = finish;
+	snprintf(j->user, sizeof(j->user), "%s", conn_user(c));
+	buf_init(&j->lines, lines_max);
+	return j;
+}
+
+void
+cmd_job_submit(struct cmd_job *j)
+{
+	conn_ref(j->c);
+	conn_busy(j->c);
+	storage_submit(&j->sj);
 }
 
 /* ---- PING, HELP, QUIT, WHOAMI ---- */
@@ -85,7 +198,7 @@ cmd_ping(struct conn *c, struct line_cursor *lc)
 		conn_err(c, "BAD_ARGS", "bad token");
 		return;
 	}
-	if (!no_more_args(c, lc))
+	if (!cmd_no_more_args(c, lc))
 		return;
 	if (r == 0) {
 		conn_printf(c, "OK PING");
@@ -104,7 +217,7 @@ cmd_help(struct conn *c, struct line_cursor *lc)
 {
 	size_t i;
 
-	if (!no_more_args(c, lc))
+	if (!cmd_no_more_args(c, lc))
 		return;
 	for (i = 0; i < ncommands; i++)
 		conn_printf(c, "HELP %s - %s", commands[i].syntax,
@@ -123,7 +236,7 @@ cmd_quit(struct conn *c, struct line_cursor *lc)
 static void
 cmd_whoami(struct conn *c, struct line_cursor *lc)
 {
-	if (!no_more_args(c, lc))
+	if (!cmd_no_more_args(c, lc))
 		return;
 	conn_printf(c, "OK WHOAMI %s %s", conn_user(c),
 	    conn_role(c) == STORE_ROLE_ADMIN ? "admin" : "user");
@@ -138,14 +251,14 @@ cmd_login(struct conn *c, struct line_cursor *lc)
 	size_t len;
 	int r;
 
-	if (arg_user(c, lc, user) != 0)
+	if (!cmd_arg_user(c, lc, user))
 		return;
 	r = line_token(lc, scratch, sizeof(scratch), &len);
 	if (r < 0) {
 		conn_err(c, "BAD_ARGS", "bad password token");
 		goto out;
 	}
-	if (!no_more_args(c, lc))
+	if (!cmd_no_more_args(c, lc))
 		goto out;
 	if (r == 0) {
 		/* Certificate login is not configured on this server. */
@@ -166,162 +279,6 @@ out:
 	sodium_memzero(scratch, len < sizeof(scratch) ? len + 1 : sizeof(scratch));
 }
 
-/* ---- SEND ---- */
-
-struct send_job {
-	struct storage_job sj;
-	struct conn *c;
-	char from[NAMES_USER_MAX + 1];
-	char to[NAMES_ROOM_MAX + 1];
-	int64_t time_ms;
-	uint64_t id;
-	size_t len;
-	char text[];
-};
-
-struct ack_job {
-	struct storage_job sj;
-	char user[NAMES_USER_MAX + 1];
-	uint64_t id;
-};
-
-static int
-ack_run(struct store *s, struct storage_job *sj)
-{
-	struct ack_job *a = (struct ack_job *)sj;
-
-	return store_pending_done(s, a->user, a->id);
-}
-
-static void
-ack_done(struct storage_job *sj)
-{
-	free(sj);
-}
-
-/* The recipient got the message live: take it off their offline queue. */
-static void
-ack_delivered(const char *user, uint64_t id)
-{
-	struct ack_job *a = calloc(1, sizeof(*a));
-
-	/* Without the ack it is only delivered again at the next login. */
-	if (a == NULL)
-		return;
-	snprintf(a->user, sizeof(a->user), "%s", user);
-	a->id = id;
-	a->sj.run = ack_run;
-	a->sj.done = ack_done;
-	storage_submit(&a->sj);
-}
-
-static int
-send_run(struct store *s, struct storage_job *sj)
-{
-	struct send_job *j = (struct send_job *)sj;
-
-	return store_dm_append(s, j->from, j->to, j->text, j->len, j->time_ms,
-	    &j->id);
-}
-
-static void
-send_done(struct storage_job *sj)
-{
-	struct send_job *j = (struct send_job *)sj;
-	struct conn *c = j->c;
-	char ts[CLOCK_RFC3339_LEN];
-	char *line;
-	int n;
-
-	switch (sj->rc) {
-	case STORE_OK:
-		break;
-	case STORE_NOT_FOUND:
-		if (!conn_closing(c)) {
-			conn_err(c, "NO_SUCH_USER", "no such user");
-			conn_resume(c);
-		}
-		goto out;
-	default:
-		if (!conn_closing(c)) {
-			conn_err(c, "UNAVAILABLE", "message not stored, try again");
-			conn_resume(c);
-		}
-		goto out;
-	}
-	srv.stats.msgs_stored++;
-	if (!conn_closing(c)) {
-		conn_printf(c, "OK SEND %llu", (unsigned long long)j->id);
-		conn_resume(c);
-	}
-	/* Formatted once, shared by every session it goes to. */
-	n = asprintf(&line, "MSG %llu %s %s %s %.*s\n",
-	    (unsigned long long)j->id, clock_rfc3339(j->time_ms, ts), j->from,
-	    j->to, (int)j->len, j->text);
-	if (n < 0)
-		goto out;       /* still stored and queued: delivered at login */
-	if (strcmp(j->from, j->to) == 0) {
-		route_to_user(j->from, c, line, (size_t)n);
-		ack_delivered(j->to, j->id);
-	} else {
-		if (route_to_user(j->to, NULL, line, (size_t)n) > 0)
-			ack_delivered(j->to, j->id);
-		route_to_user(j->from, c, line, (size_t)n);
-	}
-	free(line);
-out:
-	conn_unref(c);
-	free(j);
-}
-
-static void
-cmd_send(struct conn *c, struct line_cursor *lc)
-{
-	char tok[NAMES_ROOM_MAX + 2];
-	char to[NAMES_ROOM_MAX + 1];
-	struct send_job *j;
-	const char *text;
-	size_t len, tlen;
-
-	if (line_token(lc, tok, sizeof(tok), &len) != 1) {
-		conn_err(c, "BAD_ARGS", "usage: SEND <target> <text>");
-		return;
-	}
-	if (tok[0] == '#') {
-		conn_err(c, "NO_SUCH_ROOM", "no such room");
-		return;
-	}
-	if (names_user_norm(tok, len, to) != 0) {
-		conn_err(c, "BAD_ARGS", "invalid user name");
-		return;
-	}
-	if (!line_rest(lc, &text, &tlen) || tlen == strspn(text, " ")) {
-		conn_err(c, "BAD_ARGS", "empty message");
-		return;
-	}
-	if (!utf8_text_ok(text, tlen)) {
-		conn_err(c, "BAD_ARGS", "message holds control characters");
-		return;
-	}
-	j = malloc(sizeof(*j) + tlen);
-	if (j == NULL) {
-		conn_err(c, "UNAVAILABLE", "out of memory");
-		return;
-	}
-	memset(j, 0, sizeof(*j));
-	j->c = c;
-	snprintf(j->from, sizeof(j->from), "%s", conn_user(c));
-	snprintf(j->to, sizeof(j->to), "%s", to);
-	j->time_ms = clock_now_ms();
-	j->len = tlen;
-	memcpy(j->text, text, tlen);
-	j->sj.run = send_run;
-	j->sj.done = send_done;
-	conn_ref(c);
-	conn_busy(c);
-	storage_submit(&j->sj);
-}
-
 /* ---- the table ---- */
 
 static const struct command commands[] = {
@@ -332,7 +289,15 @@ static const struct command commands[] = {
 	{ "LOGIN", CMD_PRELOGIN | CMD_LOGIN, cmd_login,
 	  "LOGIN <user> <password>", "log in with a password" },
 	{ "SEND", 0, cmd_send, "SEND <target> <text>",
-	  "send a message to a user" },
+	  "send a message to a user or a #room you are in" },
+	{ "JOIN", 0, cmd_join, "JOIN <#room>", "join a room, creating it if new" },
+	{ "LEAVE", 0, cmd_leave, "LEAVE <#room>", "leave a room" },
+	{ "ROOMS", 0, cmd_rooms, "ROOMS", "list rooms and their member counts" },
+	{ "WHO", 0, cmd_who, "WHO <#room>", "list a room's members" },
+	{ "HISTORY", 0, cmd_history, "HISTORY <target> [limit] [before-id]",
+	  "recent messages of a room or a direct conversation" },
+	{ "SYNC", 0, cmd_sync, "SYNC <since-id> [limit]",
+	  "messages after since-id, to catch up" },
 	{ "WHOAMI", 0, cmd_whoami, "WHOAMI", "show your user name and role" },
 };
 static const size_t ncommands = sizeof(commands) / sizeof(commands[0]);

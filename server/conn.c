@@ -73,6 +73,7 @@ struct conn {
 	bool peer_eof;
 	bool shutdown_sent;             /* close_notify written */
 	bool freed_handles;             /* uv_close called */
+	const char *doomed;             /* BYE reason of a deferred close */
 	char peer[64];
 	char user[NAMES_USER_MAX + 1];
 	TAILQ_ENTRY(conn) all_link;
@@ -328,14 +329,29 @@ conn_abort(struct conn *c, const char *why)
 	close_handles(c);
 }
 
+/*
+ * Close later, from the flush pass: conn_write() is called while route
+ * walks its tables, which a close would change under it.
+ */
+static void
+doom(struct conn *c, const char *reason)
+{
+	if (c->doomed == NULL) {
+		c->doomed = reason;
+		buf_consume(&c->out, buf_len(&c->out));
+		mark_dirty(c);
+	}
+}
+
 int
 conn_write(struct conn *c, const void *data, size_t len)
 {
-	if (c->state == CONN_S_CLOSING || c->state == CONN_S_HANDSHAKE)
+	if (c->state == CONN_S_CLOSING || c->state == CONN_S_HANDSHAKE ||
+	    c->doomed != NULL)
 		return -1;
 	if (pending_output(c) + len > srv.cfg.max_output_bytes ||
 	    buf_append(&c->out, data, len) != 0) {
-		conn_close(c, "slow consumer");
+		doom(c, "slow consumer");
 		return -1;
 	}
 	mark_dirty(c);
@@ -360,7 +376,7 @@ conn_printf(struct conn *c, const char *fmt, ...)
 		/* Long lines (message text) take a heap buffer. */
 		p = malloc((size_t)n + 2);
 		if (p == NULL) {
-			conn_close(c, "out of memory");
+			doom(c, "out of memory");
 			return -1;
 		}
 		va_start(ap, fmt);
@@ -654,6 +670,8 @@ conn_flush(struct conn *c)
 	uv_buf_t ub;
 	int r;
 
+	if (c->doomed != NULL && c->state != CONN_S_CLOSING)
+		conn_close(c, c->doomed);
 	if (c->wr_inflight > 0 || c->freed_handles)
 		return;
 	if (c->state != CONN_S_HANDSHAKE || SSL_is_init_finished(c->ssl)) {

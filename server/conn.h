@@ -70,8 +70,10 @@ void *conn_ssl(struct conn *c);
 
 /*
  * Queue a protocol line (LF added) for the peer. Past max_output_bytes the
- * connection is closed with BYE slow consumer and the line is dropped.
- * Returns 0, or -1 when the line was not queued.
+ * line is dropped and the connection closed with "BYE slow consumer" —
+ * later, in the flush pass, never inside this call, so callers may write
+ * to many connections while walking shared tables. Returns 0, or -1 when
+ * the line was not queued.
  */
 int conn_printf(struct conn *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

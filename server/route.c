@@ -1,12 +1,20 @@
 /*
- * route: the in-memory directory of online users and their sessions.
+ * route: the in-memory picture of who is online, their sessions, and the
+ * rooms they are in — what fan-out and presence need without asking the
+ * store.
  *
- * Users are found by name in a hash table (uthash, header-only, Debian's
- * uthash-dev); each holds the list of its sessions. The table only knows
- * who is connected now; accounts live in the store.
+ * Only online users are here. A user entry lives from their first session
+ * to their last; it links to the rooms they are a member of (loaded from
+ * the store at their first login, kept current by JOIN and LEAVE), and a
+ * room entry lives while at least one member is online. Lookups by name go
+ * through hash tables (uthash, header-only, Debian's uthash-dev).
+ *
+ * The store stays the authority on accounts and memberships: a room SEND
+ * is checked there; this module only decides who hears about it now.
  */
 #include "route.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -14,7 +22,6 @@
 
 #include "conn.h"
 #include "log.h"
-#include "parley_limits.h"
 #include "server.h"
 
 struct session {
@@ -23,15 +30,33 @@ struct session {
 	LIST_ENTRY(session) link;
 };
 
+/* A membership of an online user in a room. */
+struct rmember {
+	struct rroom *room;
+	struct ruser *user;
+	LIST_ENTRY(rmember) in_room;
+	LIST_ENTRY(rmember) in_user;
+};
+
 struct ruser {
 	char name[NAMES_USER_MAX + 1];
 	unsigned nsessions;
+	unsigned mark;                  /* presence fan-out de-duplication */
 	LIST_HEAD(, session) sessions;
+	LIST_HEAD(, rmember) rooms;
+	UT_hash_handle hh;
+};
+
+struct rroom {
+	char name[NAMES_ROOM_MAX + 1];
+	LIST_HEAD(, rmember) members;   /* online members only */
 	UT_hash_handle hh;
 };
 
 static struct ruser *users;
+static struct rroom *rooms;
 static unsigned nusers;
+static unsigned mark_gen;
 
 static struct ruser *
 find_user(const char *name)
@@ -42,34 +67,143 @@ find_user(const char *name)
 	return u;
 }
 
+static struct rroom *
+find_room(const char *name)
+{
+	struct rroom *r;
+
+	HASH_FIND_STR(rooms, name, r);
+	return r;
+}
+
+/* Send line to every session of u except `except`. */
+static unsigned
+to_user(struct ruser *u, struct conn *except, const char *line, size_t len)
+{
+	struct session *s;
+	unsigned n = 0;
+
+	LIST_FOREACH(s, &u->sessions, link)
+		if (s->c != except && conn_write(s->c, line, len) == 0)
+			n++;
+	return n;
+}
+
+/*
+ * Tell everyone who shares a room with u, once each. Writes never close a
+ * session synchronously (conn.h), so the tables hold still meanwhile.
+ */
+static void
+presence(struct ruser *u, const char *state)
+{
+	struct rmember *m, *o;
+	char line[NAMES_USER_MAX + 32];
+	int len;
+
+	len = snprintf(line, sizeof(line), "PRESENCE %s %s\n", u->name, state);
+	mark_gen++;
+	u->mark = mark_gen;
+	LIST_FOREACH(m, &u->rooms, in_user) {
+		LIST_FOREACH(o, &m->room->members, in_room) {
+			if (o->user->mark == mark_gen)
+				continue;
+			o->user->mark = mark_gen;
+			to_user(o->user, NULL, line, (size_t)len);
+		}
+	}
+}
+
+static struct rmember *
+add_member(struct ruser *u, const char *room)
+{
+	struct rroom *r = find_room(room);
+	struct rmember *m;
+
+	if (r == NULL) {
+		r = calloc(1, sizeof(*r));
+		if (r == NULL)
+			return NULL;
+		snprintf(r->name, sizeof(r->name), "%s", room);
+		LIST_INIT(&r->members);
+		HASH_ADD_STR(rooms, name, r);
+	} else {
+		LIST_FOREACH(m, &r->members, in_room)
+			if (m->user == u)
+				return m;
+	}
+	m = calloc(1, sizeof(*m));
+	if (m == NULL) {
+		if (LIST_EMPTY(&r->members)) {
+			HASH_DEL(rooms, r);
+			free(r);
+		}
+		return NULL;
+	}
+	m->room = r;
+	m->user = u;
+	LIST_INSERT_HEAD(&r->members, m, in_room);
+	LIST_INSERT_HEAD(&u->rooms, m, in_user);
+	return m;
+}
+
+static void
+del_member(struct rmember *m)
+{
+	struct rroom *r = m->room;
+
+	LIST_REMOVE(m, in_room);
+	LIST_REMOVE(m, in_user);
+	free(m);
+	if (LIST_EMPTY(&r->members)) {
+		HASH_DEL(rooms, r);
+		free(r);
+	}
+}
+
 int
-route_session_add(struct conn *c)
+route_session_add(struct conn *c, const char (*names)[NAMES_ROOM_MAX + 1],
+    size_t nnames)
 {
 	struct ruser *u = find_user(conn_user(c));
 	struct session *s;
-	int first = 0;
+	size_t i;
 
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return -1;
+	s->c = c;
+	if (u != NULL) {
+		s->user = u;
+		LIST_INSERT_HEAD(&u->sessions, s, link);
+		u->nsessions++;
+		conn_set_session(c, s);
+		return 0;
+	}
+	u = calloc(1, sizeof(*u));
 	if (u == NULL) {
-		u = calloc(1, sizeof(*u));
-		if (u == NULL) {
+		free(s);
+		return -1;
+	}
+	snprintf(u->name, sizeof(u->name), "%s", conn_user(c));
+	LIST_INIT(&u->sessions);
+	LIST_INIT(&u->rooms);
+	for (i = 0; i < nnames; i++) {
+		if (add_member(u, names[i]) == NULL) {
+			while (!LIST_EMPTY(&u->rooms))
+				del_member(LIST_FIRST(&u->rooms));
+			free(u);
 			free(s);
 			return -1;
 		}
-		snprintf(u->name, sizeof(u->name), "%s", conn_user(c));
-		LIST_INIT(&u->sessions);
-		HASH_ADD_STR(users, name, u);
-		nusers++;
-		first = 1;
 	}
-	s->c = c;
+	HASH_ADD_STR(users, name, u);
+	nusers++;
 	s->user = u;
 	LIST_INSERT_HEAD(&u->sessions, s, link);
-	u->nsessions++;
+	u->nsessions = 1;
 	conn_set_session(c, s);
-	return first;
+	presence(u, "online");
+	return 1;
 }
 
 void
@@ -84,11 +218,20 @@ route_session_remove(struct conn *c)
 	LIST_REMOVE(s, link);
 	conn_set_session(c, NULL);
 	free(s);
-	if (--u->nsessions == 0) {
-		HASH_DEL(users, u);
-		nusers--;
-		free(u);
-	}
+	if (--u->nsessions > 0)
+		return;
+	presence(u, "offline");
+	HASH_DEL(users, u);
+	nusers--;
+	while (!LIST_EMPTY(&u->rooms))
+		del_member(LIST_FIRST(&u->rooms));
+	free(u);
+}
+
+bool
+route_user_online(const char *user)
+{
+	return find_user(user) != NULL;
 }
 
 unsigned
@@ -96,21 +239,79 @@ route_to_user(const char *user, struct conn *except, const char *line,
     size_t len)
 {
 	struct ruser *u = find_user(user);
-	struct session *s, *next;
-	unsigned n = 0;
+	unsigned n;
 
 	if (u == NULL)
 		return 0;
-	/* A write may close a slow session, which unlinks it: walk safely. */
-	for (s = LIST_FIRST(&u->sessions); s != NULL; s = next) {
-		next = LIST_NEXT(s, link);
-		if (s->c == except)
-			continue;
-		if (conn_write(s->c, line, len) == 0) {
-			n++;
-			srv.stats.msgs_routed++;
-		}
-	}
+	n = to_user(u, except, line, len);
+	srv.stats.msgs_routed += n;
+	return n;
+}
+
+/* Send to the room's online members other than `skip` (a user). */
+static unsigned
+to_room(struct rroom *r, struct ruser *skip, struct conn *except,
+    const char *line, size_t len)
+{
+	struct rmember *m;
+	unsigned sent = 0;
+
+	LIST_FOREACH(m, &r->members, in_room)
+		if (m->user != skip)
+			sent += to_user(m->user, except, line, len);
+	return sent;
+}
+
+int
+route_room_join(const char *room, const char *user)
+{
+	struct ruser *u = find_user(user);
+	struct rroom *r;
+	char line[NAMES_ROOM_MAX + NAMES_USER_MAX + 16];
+	int len;
+
+	if (u == NULL)
+		return 0;
+	if (add_member(u, room) == NULL)
+		return -1;
+	r = find_room(room);
+	len = snprintf(line, sizeof(line), "JOINED %s %s\n", room, user);
+	to_room(r, u, NULL, line, (size_t)len);
+	return 0;
+}
+
+void
+route_room_leave(const char *room, const char *user)
+{
+	struct ruser *u = find_user(user);
+	struct rroom *r = find_room(room);
+	struct rmember *m;
+	char line[NAMES_ROOM_MAX + NAMES_USER_MAX + 16];
+	int len;
+
+	if (u == NULL || r == NULL)
+		return;
+	LIST_FOREACH(m, &u->rooms, in_user)
+		if (m->room == r)
+			break;
+	if (m == NULL)
+		return;
+	len = snprintf(line, sizeof(line), "LEFT %s %s\n", room, user);
+	to_room(r, u, NULL, line, (size_t)len);
+	del_member(m);
+}
+
+unsigned
+route_to_room(const char *room, struct conn *except, const char *line,
+    size_t len)
+{
+	struct rroom *r = find_room(room);
+	unsigned n;
+
+	if (r == NULL)
+		return 0;
+	n = to_room(r, NULL, except, line, len);
+	srv.stats.msgs_routed += n;
 	return n;
 }
 

@@ -11,17 +11,42 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "parley_limits.h"
+
 struct conn;
 
 /*
- * Register c (logged in as conn_user(c)) as a session. Returns 1 if it is
- * the user's first session (they just came online), 0 if not, -1 when out
- * of memory.
+ * Register c (logged in as conn_user(c)) as a session. If it is the user's
+ * first session, rooms[0..nrooms) are the rooms they are a member of (as
+ * stored) and everyone sharing one of them gets "PRESENCE <user> online".
+ * Returns 1 for a first session, 0 for another, -1 when out of memory.
  */
-int route_session_add(struct conn *c) __attribute__((warn_unused_result));
+int route_session_add(struct conn *c, const char (*rooms)[NAMES_ROOM_MAX + 1],
+    size_t nrooms) __attribute__((warn_unused_result));
 
-/* Unregister c; the user goes offline with their last session. */
+/*
+ * Unregister c. With the user's last session they go offline: users
+ * sharing a room get "PRESENCE <user> offline".
+ */
 void route_session_remove(struct conn *c);
+
+/* True when user has at least one session. */
+bool route_user_online(const char *user);
+
+/*
+ * Membership changes of an online user (after the store committed them):
+ * the room's other online members get "JOINED <room> <user>" or
+ * "LEFT <room> <user>". Returns 0, or -1 when out of memory.
+ */
+int route_room_join(const char *room, const char *user);
+void route_room_leave(const char *room, const char *user);
+
+/*
+ * Queue line[0..len) to every session of every online member of room
+ * except the session `except`. Returns the number of sessions reached.
+ */
+unsigned route_to_room(const char *room, struct conn *except,
+    const char *line, size_t len);
 
 /*
  * Queue line[0..len) (whole lines with LFs) to every session of user

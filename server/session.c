@@ -37,6 +37,9 @@ struct backlog {
 	uint64_t last;                  /* run output: last id of this page */
 	uint64_t upto;                  /* backlog bound, 0 before the first run */
 	unsigned count;                 /* messages in this page */
+	char (*rooms)[NAMES_ROOM_MAX + 1]; /* first run: the user's rooms */
+	size_t nrooms, rooms_cap;
+	bool oom;
 	size_t page_max;                /* bytes per page */
 	struct buf lines;               /* this page, formatted */
 };
@@ -46,6 +49,7 @@ static void backlog_done(struct storage_job *sj);
 static void
 backlog_free(struct backlog *b)
 {
+	free(b->rooms);
 	buf_free(&b->lines);
 	conn_unref(b->c);
 	free(b);
@@ -67,6 +71,28 @@ format_msg(void *ctx, const struct store_msg *m)
 }
 
 static int
+add_room(void *ctx, const char *room, unsigned members)
+{
+	struct backlog *b = ctx;
+	char (*grown)[NAMES_ROOM_MAX + 1];
+
+	(void)members;
+	if (b->nrooms == b->rooms_cap) {
+		size_t cap = b->rooms_cap ? b->rooms_cap * 2 : 8;
+
+		grown = realloc(b->rooms, cap * sizeof(*grown));
+		if (grown == NULL) {
+			b->oom = true;
+			return 1;
+		}
+		b->rooms = grown;
+		b->rooms_cap = cap;
+	}
+	snprintf(b->rooms[b->nrooms++], sizeof(b->rooms[0]), "%s", room);
+	return 0;
+}
+
+static int
 backlog_run(struct store *s, struct storage_job *sj)
 {
 	struct backlog *b = (struct backlog *)sj;
@@ -78,6 +104,11 @@ backlog_run(struct store *s, struct storage_job *sj)
 	b->count = 0;
 	b->last = after;
 	if (!b->started) {
+		b->nrooms = 0;
+		b->oom = false;
+		rc = store_user_rooms(s, b->user, add_room, b);
+		if (rc != STORE_OK || b->oom)
+			return STORE_ERROR;
 		rc = store_pending_max(s, b->user, &b->upto);
 		if (rc != STORE_OK)
 			return rc;
@@ -130,7 +161,6 @@ backlog_done(struct storage_job *sj)
 {
 	struct backlog *b = (struct backlog *)sj;
 	struct conn *c = b->c;
-	int first;
 
 	if (sj->rc != STORE_OK) {
 		if (!b->started && !conn_closing(c)) {
@@ -156,8 +186,7 @@ backlog_done(struct storage_job *sj)
 	if (!b->started) {
 		b->started = true;
 		conn_set_user(c, b->user, b->role);
-		first = route_session_add(c);
-		if (first < 0) {
+		if (route_session_add(c, b->rooms, b->nrooms) < 0) {
 			conn_close(c, "out of memory");
 			backlog_free(b);
 			return;

@@ -451,6 +451,52 @@ struct hs_server {
 	off_t	log_start;
 };
 
+/*
+ * Servers not yet freed, so that a test that fails half-way (cmocka jumps
+ * out of it) leaves no process or directory behind: freed at exit.
+ */
+#define MAX_SERVERS	64
+static struct hs_server *live[MAX_SERVERS];
+static pid_t live_owner;
+
+static void
+live_cleanup(void)
+{
+	size_t i;
+
+	if (getpid() != live_owner)
+		return;
+	for (i = 0; i < MAX_SERVERS; i++)
+		if (live[i] != NULL)
+			hs_server_free(live[i]);
+}
+
+static void
+live_add(struct hs_server *s)
+{
+	size_t i;
+
+	if (live_owner == 0) {
+		live_owner = getpid();
+		atexit(live_cleanup);
+	}
+	for (i = 0; i < MAX_SERVERS; i++)
+		if (live[i] == NULL) {
+			live[i] = s;
+			return;
+		}
+}
+
+static void
+live_remove(const struct hs_server *s)
+{
+	size_t i;
+
+	for (i = 0; i < MAX_SERVERS; i++)
+		if (live[i] == s)
+			live[i] = NULL;
+}
+
 struct kv {
 	char	*section;
 	char	*key;
@@ -619,6 +665,7 @@ hs_server_new(const char *const *overrides)
 	snprintf(s->dir, sizeof(s->dir), "%s", tmpl);
 	snprintf(s->conf, sizeof(s->conf), "%s/parleyd.conf", s->dir);
 	snprintf(s->log, sizeof(s->log), "%s/parleyd.log", s->dir);
+	live_add(s);
 	if (write_config(s, overrides) == -1) {
 		hs_server_free(s);
 		return NULL;
@@ -885,6 +932,7 @@ hs_server_free(struct hs_server *s)
 {
 	if (s == NULL)
 		return;
+	live_remove(s);
 	hs_server_kill(s);
 	if (s->dir[0] != '\0') {
 		if (keep_tmp())

@@ -901,6 +901,27 @@ test_missing(void **state)
 	assert_true(err[0] != '\0');
 }
 
+/* ":memory:" gives a private database, for tests and fuzzing. */
+static void
+test_memory(void **state)
+{
+	struct store *s;
+	struct msgs c = { 0 };
+	char err[256];
+
+	(void)state;
+	s = store_open(":memory:", 0, 100, err, sizeof(err));
+	if (s == NULL)
+		fail_msg("store_open: %s", err);
+	add_user(s, "alice");
+	join(s, "#r", "alice");
+	(void)say(s, "alice", "#r", "in memory");
+	assert_int_equal(store_history(s, "alice", "#r", 5, 0, collect, &c),
+	    STORE_OK);
+	assert_int_equal(c.n, 1);
+	store_close(s);
+}
+
 /* Overwrite 4 big-endian bytes of the database header at off. */
 static void
 poke_header(const char *path, long off, uint32_t v)
@@ -1057,6 +1078,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ids_after_rollback, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
+		cmocka_unit_test(test_memory),
 		cmocka_unit_test_setup_teardown(test_schema_checks, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_transactions, setup,
