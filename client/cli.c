@@ -345,7 +345,8 @@ send_stdin(struct session *s, const char *target, bool verbose)
 			p[0] = '\n';
 			line_produced(&in, 1);
 		} else if (errno != EINTR && errno != EAGAIN) {
-			session_errorf("cannot read stdin: %s", strerror(errno));
+			session_errorf("cannot read stdin: %s",
+			    strerror(errno));
 			rc = SESSION_EXIT_USAGE;
 			goto out;
 		}

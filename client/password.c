@@ -101,7 +101,8 @@ read_tty(const char *user, char *out, size_t cap)
 		return -1;
 	}
 	if (tcgetattr(fd, &saved) != 0) {
-		session_errorf("cannot set up the terminal: %s", strerror(errno));
+		session_errorf("cannot set up the terminal: %s",
+		    strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -150,8 +151,8 @@ password_read(bool from_stdin, const char *user, char *out, size_t cap)
 	if (from_stdin) {
 		r = read_line_fd(STDIN_FILENO, out, cap);
 		if (r == -1)
-			session_errorf("cannot read the password from stdin: %s",
-			    strerror(errno));
+			session_errorf("cannot read the password from "
+			    "stdin: %s", strerror(errno));
 	} else {
 		r = read_tty(user, out, cap);
 	}

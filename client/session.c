@@ -216,16 +216,16 @@ connect_host(struct session *s, const char *port)
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		/* Each address gets the full timeout: one dead address
 		 * must not use up the time of the next. */
-		s->fd = connect_addr(ai, deadline_in(SESSION_CONNECT_TIMEOUT_MS),
-		    &err);
+		s->fd = connect_addr(ai,
+		    deadline_in(SESSION_CONNECT_TIMEOUT_MS), &err);
 		if (s->fd >= 0)
 			break;
 	}
 	freeaddrinfo(res);
 	if (s->fd < 0) {
 		if (err == ETIMEDOUT)
-			session_errorf("cannot connect to %s port %s: timed out "
-			    "after %d s", s->host, port,
+			session_errorf("cannot connect to %s port %s: "
+			    "timed out after %d s", s->host, port,
 			    SESSION_CONNECT_TIMEOUT_MS / 1000);
 		else
 			session_errorf("cannot connect to %s port %s: %s",
@@ -336,8 +336,8 @@ tls_handshake(struct session *s, const struct session_opts *o)
 			if (w == 1)
 				continue;
 			if (w == 0) {
-				session_errorf("TLS handshake with %s timed out "
-				    "after %d s", s->host,
+				session_errorf("TLS handshake with %s timed "
+				    "out after %d s", s->host,
 				    SESSION_HANDSHAKE_TIMEOUT_MS / 1000);
 				return SESSION_EXIT_CONNECT;
 			}
@@ -347,8 +347,8 @@ tls_handshake(struct session *s, const struct session_opts *o)
 		}
 		v = SSL_get_verify_result(s->ssl);
 		if (v != X509_V_OK) {
-			session_errorf("certificate verification failed for %s: "
-			    "%s", s->host, verify_reason(v));
+			session_errorf("certificate verification failed "
+			    "for %s: %s", s->host, verify_reason(v));
 			return SESSION_EXIT_TLS;
 		}
 		if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {

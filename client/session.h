@@ -54,9 +54,10 @@ struct session_opts {
 };
 
 /*
- * Called for every event line (HELLO, MSG, JOINED, LEFT, PRESENCE, BYE)
- * that arrives while session_start() or session_await() waits. line is
- * NUL-terminated and valid only during the call.
+ * A line handler: on_event of session_start() gets every event line
+ * (HELLO, MSG, JOINED, LEFT, PRESENCE, BYE) during any later wait; the
+ * handlers passed to session_await() and session_pump() get the others.
+ * line is NUL-terminated and valid only during the call.
  */
 typedef void session_line_cb(void *arg, const char *line, size_t len);
 

@@ -304,8 +304,6 @@ final_line(struct ui *ui, const char *line, size_t len)
 		note("joined %s", p->target);
 		break;
 	case UI_K_LEAVE:
-		if (strcmp(ui->target, p->target) == 0)
-			ui->target[0] = '\0';
 		note("left %s", p->target);
 		break;
 	case UI_K_WHO:
@@ -461,13 +459,15 @@ slash_command(struct ui *ui, const char *line, size_t len)
 			return SESSION_EXIT_OK;
 		snprintf(cmd, sizeof(cmd), "%s %s", kw[k], name);
 		/*
-		 * Lines after /join go to the room right away, so piped
-		 * input works without waiting for OK JOIN (the server
-		 * answers in order, so they arrive after the JOIN).
+		 * Lines after /join go to the room right away, and none
+		 * after /leave, so piped input works without waiting for
+		 * the answer (the server handles commands in order).
 		 */
 		if (k == UI_K_JOIN) {
 			snprintf(ui->target, sizeof(ui->target), "%s", name);
 			note("lines now go to %s", name);
+		} else if (k == UI_K_LEAVE && strcmp(ui->target, name) == 0) {
+			ui->target[0] = '\0';
 		}
 		return issue_simple(ui, k, name, cmd);
 	}
@@ -546,7 +546,8 @@ drain_input(struct ui *ui)
 			continue;
 		}
 		rc = input_line(ui, line, len);
-		if (rc != SESSION_EXIT_OK)
+		/* A local problem was shown; only a lost session ends. */
+		if (rc != SESSION_EXIT_OK && rc != SESSION_EXIT_USAGE)
 			return rc;
 	}
 	if (ui->stdin_eof && !ui->quit_sent && line_buffered(&ui->in) == 0) {

@@ -115,7 +115,7 @@ account_exists() {
 	fi
 	list=$("$top/build/parleyctl" -c "$conf" user list 2>&1) ||
 		die "parleyctl user list failed: $list"
-	awk -v u="$user" '{ for (i = 1; i <= NF; i++) { f = $i; sub(/[,:;]$/, "", f); if (tolower(f) == u) { found = 1; exit } } } END { exit !found }' <<<"$list"
+	awk -v u="$user" 'tolower($1) == u { found = 1 } END { exit !found }' <<<"$list"
 }
 
 password=

@@ -190,9 +190,9 @@ cmd_job_submit(struct cmd_job *j)
 static void
 cmd_ping(struct conn *c, struct line_cursor *lc)
 {
-	char tok[256];
+	char *tok = scratch;
 	size_t len;
-	int r = line_token(lc, tok, sizeof(tok), &len);
+	int r = line_token(lc, tok, sizeof(scratch), &len);
 
 	if (r < 0) {
 		conn_err(c, "BAD_ARGS", "bad token");

@@ -92,7 +92,8 @@ TAILQ_HEAD(connq, conn);
 
 static struct {
 	uv_loop_t *loop;
-	uv_check_t flush_check;
+	uv_check_t flush_check;         /* output queued by I/O callbacks */
+	uv_prepare_t flush_prepare;     /* output queued by the work pass */
 	uv_idle_t work_idle;
 	struct connq all;
 	struct connq dirty;
@@ -725,18 +726,22 @@ conn_flush(struct conn *c)
 	conn_ref(c);
 }
 
-/* Once per loop turn, after I/O: encrypt and send what was queued. */
+/*
+ * Encrypt and send what was queued, once per loop turn. Runs in the check
+ * phase (after I/O callbacks) and the prepare phase (after the work pass,
+ * right before the loop may block in poll).
+ */
 static void
-on_flush_check(uv_check_t *h)
+flush_dirty(void)
 {
-	struct connq todo;
+	unsigned n = 0;
 	struct conn *c;
 
-	(void)h;
-	TAILQ_INIT(&todo);
-	TAILQ_CONCAT(&todo, &cs.dirty, dirty_link);
-	while ((c = TAILQ_FIRST(&todo)) != NULL) {
-		TAILQ_REMOVE(&todo, c, dirty_link);
+	/* Bounded to those dirty now; re-marked ones wait for the next pass. */
+	TAILQ_FOREACH(c, &cs.dirty, dirty_link)
+		n++;
+	while (n-- > 0 && (c = TAILQ_FIRST(&cs.dirty)) != NULL) {
+		TAILQ_REMOVE(&cs.dirty, c, dirty_link);
 		c->dirty = false;
 		conn_ref(c);
 		conn_flush(c);
@@ -744,17 +749,31 @@ on_flush_check(uv_check_t *h)
 	}
 }
 
+static void
+on_flush_check(uv_check_t *h)
+{
+	(void)h;
+	flush_dirty();
+}
+
+static void
+on_flush_prepare(uv_prepare_t *h)
+{
+	(void)h;
+	flush_dirty();
+}
+
 /* Connections with lines left over from an earlier turn. */
 static void
 on_work_idle(uv_idle_t *h)
 {
-	struct connq todo;
+	unsigned n = 0;
 	struct conn *c;
 
-	TAILQ_INIT(&todo);
-	TAILQ_CONCAT(&todo, &cs.work, work_link);
-	while ((c = TAILQ_FIRST(&todo)) != NULL) {
-		TAILQ_REMOVE(&todo, c, work_link);
+	TAILQ_FOREACH(c, &cs.work, work_link)
+		n++;
+	while (n-- > 0 && (c = TAILQ_FIRST(&cs.work)) != NULL) {
+		TAILQ_REMOVE(&cs.work, c, work_link);
 		c->queued = false;
 		conn_ref(c);
 		conn_process(c);
@@ -772,11 +791,14 @@ conn_init(uv_loop_t *loop)
 	TAILQ_INIT(&cs.dirty);
 	TAILQ_INIT(&cs.work);
 	if (uv_check_init(loop, &cs.flush_check) != 0 ||
+	    uv_prepare_init(loop, &cs.flush_prepare) != 0 ||
 	    uv_idle_init(loop, &cs.work_idle) != 0)
 		return -1;
 	uv_check_start(&cs.flush_check, on_flush_check);
-	/* The flush handle must not keep the loop alive on its own. */
+	uv_prepare_start(&cs.flush_prepare, on_flush_prepare);
+	/* The flush handles must not keep the loop alive on their own. */
 	uv_unref((uv_handle_t *)&cs.flush_check);
+	uv_unref((uv_handle_t *)&cs.flush_prepare);
 	return 0;
 }
 
@@ -784,6 +806,7 @@ void
 conn_fini(void)
 {
 	uv_close((uv_handle_t *)&cs.flush_check, NULL);
+	uv_close((uv_handle_t *)&cs.flush_prepare, NULL);
 	uv_close((uv_handle_t *)&cs.work_idle, NULL);
 }
 

@@ -222,6 +222,16 @@ expect_rc "listen gets the stdin messages" 0 as bob "$PW_BOB" listen --count 2
 expect_in "$tmp/out" "stdin message one" " alice bob one"
 expect_in "$tmp/out" "stdin message two" " alice bob two"
 
+# Interactive mode with piped input: /to, plain text, /quit.
+printf '%s\n/to bob\nhello from chat\n/bogus\n/quit\n' "$PW_ALICE" >"$tmp/in"
+expect_rc "interactive mode" 0 timeout "$T" "$PARLEY" --port "$main_port" \
+    --cafile "$CA" --user alice --password-stdin <"$tmp/in"
+grep -Eq '^[0-9]{2}:[0-9]{2} bob alice: hello from chat$' "$tmp/out" && ok ||
+	{ fail "interactive mode echoes the accepted message"; show "$tmp/out"; }
+expect_in "$tmp/out" "unknown slash command" "-- unknown command"
+expect_rc "listen gets the chat message" 0 as bob "$PW_BOB" listen --count 1
+expect_in "$tmp/out" "chat message" " alice bob hello from chat"
+
 # ---- history (skipped while the server lacks HISTORY) ----------------------
 
 rc=0
