@@ -17,9 +17,13 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/queue.h>
 #include <uv.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
+#include "clock.h"
 #include "conn.h"
 #include "log.h"
 #include "pwhash.h"
@@ -28,8 +32,15 @@
 #include "storage.h"
 #include "store.h"
 
+enum auth_kind {
+	AUTH_PASSWORD,                  /* LOGIN user password */
+	AUTH_REGISTER,                  /* REGISTER user password */
+	AUTH_CERT,                      /* LOGIN user, client certificate */
+};
+
 struct auth_job {
 	struct storage_job sj;
+	enum auth_kind kind;
 	uv_work_t work;
 	struct conn *c;
 	char user[NAMES_USER_MAX + 1];
@@ -86,7 +97,14 @@ on_work(uv_work_t *w)
 {
 	struct auth_job *j = w->data;
 	const char *hash = j->found ? j->rec.hash : srv.dummy_hash;
-	bool match = pwhash_verify(hash, j->pw, j->pwlen) == 0;
+	bool match;
+
+	if (j->kind == AUTH_REGISTER) {
+		j->ok = pwhash_hash(j->newhash, j->pw, j->pwlen, &srv.pw) == 0;
+		sodium_memzero(j->pw, sizeof(j->pw));
+		return;
+	}
+	match = pwhash_verify(hash, j->pw, j->pwlen) == 0;
 
 	j->ok = match && j->found && !j->rec.locked;
 	if (j->ok && pwhash_needs_rehash(j->rec.hash, &srv.pw))
@@ -138,13 +156,79 @@ set_hash_done(struct storage_job *sj)
 	job_free(j);
 }
 
+static int
+run_add_user(struct store *s, struct storage_job *sj)
+{
+	struct auth_job *j = (struct auth_job *)sj;
+
+	return store_user_add(s, j->user, j->newhash, STORE_ROLE_USER,
+	    clock_now_ms());
+}
+
+static void
+add_user_done(struct storage_job *sj)
+{
+	struct auth_job *j = (struct auth_job *)sj;
+	struct conn *c = j->c;
+
+	if (!conn_closing(c)) {
+		if (sj->rc == STORE_OK) {
+			log_info("conn %llu: registered user=%s from %s",
+			    (unsigned long long)conn_id(c), j->user,
+			    conn_peer(c));
+			session_start(c, j->user, STORE_ROLE_USER, "REGISTER");
+		} else {
+			conn_enter_state(c, CONN_S_GREETED);
+			if (sj->rc == STORE_EXISTS)
+				conn_err(c, "FORBIDDEN", "user name taken");
+			else
+				conn_err(c, "UNAVAILABLE",
+				    "accounts unavailable, try again");
+			conn_resume(c);
+		}
+	}
+	job_free(j);
+}
+
+/* The account checks passed: the session starts. */
+static void
+login_ok(struct auth_job *j)
+{
+	struct conn *c = j->c;
+
+	srv.stats.logins_ok++;
+	if (conn_closing(c))
+		return;
+	log_info("conn %llu: login ok user=%s from %s%s",
+	    (unsigned long long)conn_id(c), j->user, conn_peer(c),
+	    j->kind == AUTH_CERT ? " (certificate)" : "");
+	session_start(c, j->user, j->rec.role, "LOGIN");
+}
+
+/* Same answer for every reason; the log line says which, for fail2ban. */
+static void
+login_failed(struct auth_job *j, const char *reason)
+{
+	struct conn *c = j->c;
+
+	srv.stats.logins_failed++;
+	log_warn("auth: login failed from %s user=%s reason=%s",
+	    conn_peer(c), j->user, reason);
+	if (conn_closing(c))
+		return;
+	conn_enter_state(c, CONN_S_GREETED);
+	conn_err(c, "AUTH_FAILED", auth_failed);
+	if (conn_failed_login(c) >= srv.cfg.max_failed_logins)
+		conn_close(c, "too many failed logins");
+	else
+		conn_resume(c);
+}
+
 static void
 on_work_done(uv_work_t *w, int status)
 {
 	struct auth_job *j = w->data;
-	struct conn *c = j->c;
 	struct auth_job *next;
-	unsigned fails;
 
 	(void)status;
 	as.running--;
@@ -152,39 +236,33 @@ on_work_done(uv_work_t *w, int status)
 		TAILQ_REMOVE(&as.waiting, next, link);
 		start_hash(next);
 	}
+	if (j->kind == AUTH_REGISTER) {
+		if (!j->ok || conn_closing(j->c)) {
+			if (!conn_closing(j->c)) {
+				conn_enter_state(j->c, CONN_S_GREETED);
+				conn_err(j->c, "UNAVAILABLE", "out of memory");
+				conn_resume(j->c);
+			}
+			job_free(j);
+			return;
+		}
+		j->sj.run = run_add_user;
+		j->sj.done = add_user_done;
+		storage_submit(&j->sj);
+		return;
+	}
 
 	if (j->ok) {
-		srv.stats.logins_ok++;
-		if (!conn_closing(c)) {
-			log_info("conn %llu: login ok user=%s from %s",
-			    (unsigned long long)conn_id(c), j->user,
-			    conn_peer(c));
-			session_start(c, j->user, j->rec.role, "LOGIN");
-		}
+		login_ok(j);
 		if (j->rehash) {
 			j->sj.run = run_set_hash;
 			j->sj.done = set_hash_done;
 			storage_submit(&j->sj);
 			return;
 		}
-		job_free(j);
-		return;
-	}
-
-	srv.stats.logins_failed++;
-	/* Fixed format, for fail2ban: address, user, reason. */
-	log_warn("auth: login failed from %s user=%s reason=%s",
-	    conn_peer(c), j->user,
-	    !j->found ? "unknown-user" : j->rec.locked ? "locked" :
-	    "bad-password");
-	if (!conn_closing(c)) {
-		conn_enter_state(c, CONN_S_GREETED);
-		conn_err(c, "AUTH_FAILED", auth_failed);
-		fails = conn_failed_login(c);
-		if (fails >= srv.cfg.max_failed_logins)
-			conn_close(c, "too many failed logins");
-		else
-			conn_resume(c);
+	} else {
+		login_failed(j, !j->found ? "unknown-user" :
+		    j->rec.locked ? "locked" : "bad-password");
 	}
 	job_free(j);
 }
@@ -218,34 +296,133 @@ lookup_done(struct storage_job *sj)
 		job_free(j);
 		return;
 	}
+	if (j->kind == AUTH_CERT) {
+		if (j->found && !j->rec.locked)
+			login_ok(j);
+		else
+			login_failed(j, !j->found ? "unknown-user" : "locked");
+		job_free(j);
+		return;
+	}
 	if (as.running < srv.cfg.max_concurrent_hashes)
 		start_hash(j);
 	else
 		TAILQ_INSERT_TAIL(&as.waiting, j, link);
 }
 
-int
-auth_login(struct conn *c, const char *user, const char *pw, size_t len)
+static struct auth_job *
+job_new(struct conn *c, enum auth_kind kind, const char *user,
+    const char *pw, size_t len)
 {
 	unsigned cap = srv.cfg.max_concurrent_hashes *
 	    (1 + AUTH_QUEUE_PER_WORKER);
 	struct auth_job *j;
 
-	if (as.jobs >= cap || len > sizeof(((struct auth_job *)0)->pw))
-		return -1;
+	if (as.jobs >= cap || len > sizeof(j->pw))
+		return NULL;
 	j = calloc(1, sizeof(*j));
 	if (j == NULL)
-		return -1;
+		return NULL;
 	as.jobs++;
+	j->kind = kind;
 	j->c = c;
 	conn_ref(c);
 	snprintf(j->user, sizeof(j->user), "%s", user);
-	memcpy(j->pw, pw, len);
+	if (len > 0)
+		memcpy(j->pw, pw, len);
 	j->pwlen = len;
-	j->sj.run = run_lookup;
-	j->sj.done = lookup_done;
 	conn_busy(c);
 	conn_enter_state(c, CONN_S_AUTHENTICATING);
+	return j;
+}
+
+int
+auth_login(struct conn *c, const char *user, const char *pw, size_t len)
+{
+	struct auth_job *j = job_new(c, AUTH_PASSWORD, user, pw, len);
+
+	if (j == NULL)
+		return -1;
+	j->sj.run = run_lookup;
+	j->sj.done = lookup_done;
+	storage_submit(&j->sj);
+	return 0;
+}
+
+int
+auth_register(struct conn *c, const char *user, const char *pw, size_t len)
+{
+	struct auth_job *j = job_new(c, AUTH_REGISTER, user, pw, len);
+
+	if (j == NULL)
+		return -1;
+	if (as.running < srv.cfg.max_concurrent_hashes)
+		start_hash(j);
+	else
+		TAILQ_INSERT_TAIL(&as.waiting, j, link);
+	return 0;
+}
+
+static bool
+same_name(const unsigned char *s, int len, const char *user)
+{
+	return len > 0 && (size_t)len == strlen(user) &&
+	    memchr(s, '\0', (size_t)len) == NULL &&
+	    strncasecmp((const char *)s, user, (size_t)len) == 0;
+}
+
+/* Does the verified peer certificate name user (CN, SAN DNS or e-mail)? */
+static bool
+cert_names_user(SSL *ssl, const char *user)
+{
+	X509 *cert = SSL_get0_peer_certificate(ssl);
+	GENERAL_NAMES *sans;
+	X509_NAME *subj;
+	bool match = false;
+	int i;
+
+	if (cert == NULL || SSL_get_verify_result(ssl) != X509_V_OK)
+		return false;
+	subj = X509_get_subject_name(cert);
+	for (i = -1; !match &&
+	    (i = X509_NAME_get_index_by_NID(subj, NID_commonName, i)) >= 0;) {
+		ASN1_STRING *d = X509_NAME_ENTRY_get_data(
+		    X509_NAME_get_entry(subj, i));
+
+		match = same_name(ASN1_STRING_get0_data(d),
+		    ASN1_STRING_length(d), user);
+	}
+	sans = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	for (i = 0; !match && i < sk_GENERAL_NAME_num(sans); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, i);
+
+		if (g->type == GEN_DNS || g->type == GEN_EMAIL)
+			match = same_name(ASN1_STRING_get0_data(g->d.ia5),
+			    ASN1_STRING_length(g->d.ia5), user);
+	}
+	GENERAL_NAMES_free(sans);
+	return match;
+}
+
+int
+auth_cert_login(struct conn *c, const char *user)
+{
+	struct auth_job *j;
+
+	if (srv.cfg.client_ca[0] == '\0' ||
+	    !cert_names_user(conn_ssl(c), user)) {
+		struct auth_job fake = { .c = c };
+
+		snprintf(fake.user, sizeof(fake.user), "%s", user);
+		conn_busy(c);
+		login_failed(&fake, "no-matching-certificate");
+		return 0;
+	}
+	j = job_new(c, AUTH_CERT, user, NULL, 0);
+	if (j == NULL)
+		return -1;
+	j->sj.run = run_lookup;
+	j->sj.done = lookup_done;
 	storage_submit(&j->sj);
 	return 0;
 }

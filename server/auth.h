@@ -26,6 +26,22 @@ int auth_init(void) __attribute__((warn_unused_result));
  */
 int auth_login(struct conn *c, const char *user, const char *pw, size_t len);
 
+/*
+ * REGISTER: hash pw (policy already checked by the caller) off the loop,
+ * create the account, start the session with "OK REGISTER user". A taken
+ * name gives ERR FORBIDDEN. Same return values as auth_login().
+ */
+int auth_register(struct conn *c, const char *user, const char *pw,
+    size_t len);
+
+/*
+ * LOGIN <user> without a password: accepted when c presented a client
+ * certificate that verified against tls.client_ca and whose CN, or a SAN
+ * DNS name or e-mail address, is user, and the account exists and is not
+ * locked. Answers like auth_login(). Returns 0 or -1 (out of memory).
+ */
+int auth_cert_login(struct conn *c, const char *user);
+
 /* Logins waiting for or running a hash (for STATS). */
 unsigned auth_queue_depth(void);
 

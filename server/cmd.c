@@ -261,10 +261,8 @@ cmd_login(struct conn *c, struct line_cursor *lc)
 	if (!cmd_no_more_args(c, lc))
 		goto out;
 	if (r == 0) {
-		/* Certificate login is not configured on this server. */
-		conn_err(c, "AUTH_FAILED", "invalid username or password");
-		if (conn_failed_login(c) >= srv.cfg.max_failed_logins)
-			conn_close(c, "too many failed logins");
+		if (auth_cert_login(c, user) != 0)
+			conn_err(c, "UNAVAILABLE", "server busy, try again");
 		goto out;
 	}
 	if (len > PASSWORD_MAX_BYTES) {
@@ -279,6 +277,39 @@ out:
 	sodium_memzero(scratch, len < sizeof(scratch) ? len + 1 : sizeof(scratch));
 }
 
+/* ---- REGISTER ---- */
+
+static void
+cmd_register(struct conn *c, struct line_cursor *lc)
+{
+	char user[NAMES_USER_MAX + 1];
+	enum pwpolicy pol;
+	size_t len = 0;
+
+	if (!srv.cfg.allow_register) {
+		conn_err(c, "FORBIDDEN", "registration is disabled");
+		return;
+	}
+	if (!cmd_arg_user(c, lc, user))
+		return;
+	if (line_token(lc, scratch, sizeof(scratch), &len) != 1) {
+		conn_err(c, "BAD_ARGS", "usage: REGISTER <user> <password>");
+		goto out;
+	}
+	if (!cmd_no_more_args(c, lc))
+		goto out;
+	pol = pwhash_policy(scratch, len, srv.cfg.min_password_length);
+	if (pol != PWPOLICY_OK) {
+		conn_err(c, "BAD_ARGS",
+		    pwhash_policy_str(pol, srv.cfg.min_password_length));
+		goto out;
+	}
+	if (auth_register(c, user, scratch, len) != 0)
+		conn_err(c, "UNAVAILABLE", "server busy, try again");
+out:
+	sodium_memzero(scratch, len < sizeof(scratch) ? len + 1 : sizeof(scratch));
+}
+
 /* ---- the table ---- */
 
 static const struct command commands[] = {
@@ -287,7 +318,10 @@ static const struct command commands[] = {
 	  "check the connection; the token is echoed" },
 	{ "QUIT", CMD_PRELOGIN, cmd_quit, "QUIT", "close the connection" },
 	{ "LOGIN", CMD_PRELOGIN | CMD_LOGIN, cmd_login,
-	  "LOGIN <user> <password>", "log in with a password" },
+	  "LOGIN <user> [password]",
+	  "log in with a password, or a client certificate without one" },
+	{ "REGISTER", CMD_PRELOGIN | CMD_LOGIN, cmd_register,
+	  "REGISTER <user> <password>", "create an account (if enabled)" },
 	{ "SEND", 0, cmd_send, "SEND <target> <text>",
 	  "send a message to a user or a #room you are in" },
 	{ "JOIN", 0, cmd_join, "JOIN <#room>", "join a room, creating it if new" },

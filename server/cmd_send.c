@@ -65,7 +65,8 @@ ack_delivered(const char *user, uint64_t id)
 	/* Without the ack it is only delivered again at the next login. */
 	if (a == NULL)
 		return;
-	snprintf(a->user, sizeof(a->user), "%s", user);
+	/* Direct-message targets are user names: they fit. */
+	memcpy(a->user, user, strnlen(user, sizeof(a->user) - 1));
 	a->id = id;
 	a->sj.run = ack_run;
 	a->sj.done = ack_done;

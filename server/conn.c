@@ -312,13 +312,20 @@ conn_close(struct conn *c, const char *bye_reason)
 	mark_dirty(c);
 }
 
-void
-conn_quit(struct conn *c)
+/* Close once the queued output is out, without a BYE. */
+static void
+close_after_flush(struct conn *c, const char *why)
 {
 	if (c->state == CONN_S_CLOSING)
 		return;
-	begin_close(c, "quit");
+	begin_close(c, why);
 	mark_dirty(c);
+}
+
+void
+conn_quit(struct conn *c)
+{
+	close_after_flush(c, "quit");
 }
 
 /* Hard close on a broken socket: nothing more can be sent. */
@@ -571,7 +578,7 @@ conn_process(struct conn *c)
 	/* A peer that has finished sending is closed once answered. */
 	if (c->peer_eof && c->busy == 0 && c->state != CONN_S_CLOSING &&
 	    !c->queued && !over_high_water(c))
-		conn_quit(c);
+		close_after_flush(c, "peer closed");
 	else if (c->state != CONN_S_CLOSING && c->busy == 0 && !c->queued)
 		line_shrink(&c->in);
 	update_reading(c);

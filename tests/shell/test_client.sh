@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Tests the parley client against a real parleyd on loopback: send and
-# listen, send from stdin, history, the exit codes (usage 1, refused
-# connection 2, unknown CA / host name mismatch / expired certificate 3,
-# bad password 4, ERR 5, connection lost 6) and the escaping of control
-# characters that a server might send (played by openssl s_server).
+# listen, send from stdin, interactive mode with piped input, history, the
+# exit codes (usage 1, refused connection 2, unknown CA / host name
+# mismatch / expired certificate 3, bad password 4, ERR 5, connection lost 6)
+# and the escaping of control characters that a server might send (played
+# by openssl s_server).
 set -euo pipefail
 export LC_ALL=C
 
@@ -241,7 +242,7 @@ if [[ $rc == 5 ]] && grep -q BAD_COMMAND "$tmp/err"; then
 elif [[ $rc == 0 ]]; then
 	ok
 	[[ $(wc -l <"$tmp/out") == 3 ]] && ok || { fail "history -n 3 lines"; show "$tmp/out"; }
-	tail -n1 "$tmp/out" | grep -q ' alice bob two$' && ok ||
+	tail -n1 "$tmp/out" | grep -q ' alice bob hello from chat$' && ok ||
 		{ fail "history ends with the newest message"; show "$tmp/out"; }
 else
 	fail "history: exit $rc"; show "$tmp/err"
