@@ -36,6 +36,9 @@
 /* SEND commands one connection may have waiting for the store at once. */
 #define CONN_MAX_INFLIGHT_SENDS    64
 
+/* TLS 1.3 KeyUpdates accepted between two application records. */
+#define CONN_KEY_UPDATES_MAX       32
+
 /* Hash jobs waiting for a thread, per allowed concurrent hash. */
 #define AUTH_QUEUE_PER_WORKER      16
 

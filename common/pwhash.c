@@ -12,14 +12,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common_passwords.h"
 #include "parley_limits.h"
 #include "utf8.h"
 
+static int
+cmp_entries(const void *a, const void *b)
+{
+	return strcasecmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 int
 pwhash_init(void)
 {
+	static bool sorted;
+
+	/* Once, before any thread looks passwords up. */
+	if (!sorted) {
+		qsort(common_passwords, COMMON_PASSWORDS_COUNT,
+		    sizeof(common_passwords[0]), cmp_entries);
+		sorted = true;
+	}
 	return sodium_init() < 0 ? -1 : 0;
 }
 
@@ -50,7 +65,7 @@ cmp_ci(const void *key, const void *elem)
 	return strcasecmp((const char *)key, *(const char *const *)elem);
 }
 
-/* The list is sorted case-insensitively at build time; compare likewise. */
+/* The list is sorted case-insensitively by pwhash_init(); compare likewise. */
 static bool
 is_common(const char *pw, size_t len)
 {
@@ -61,7 +76,7 @@ is_common(const char *pw, size_t len)
 		return false;
 	memcpy(tmp, pw, len);
 	tmp[len] = '\0';
-	hit = bsearch(tmp, common_passwords, common_passwords_count,
+	hit = bsearch(tmp, common_passwords, COMMON_PASSWORDS_COUNT,
 	    sizeof(common_passwords[0]), cmp_ci) != NULL;
 	sodium_memzero(tmp, sizeof(tmp));
 	return hit;

@@ -31,6 +31,7 @@
 #include "session.h"
 #include "storage.h"
 #include "store.h"
+#include "throttle.h"
 
 enum auth_kind {
 	AUTH_PASSWORD,                  /* LOGIN user password */
@@ -252,6 +253,7 @@ on_work_done(uv_work_t *w, int status)
 		return;
 	}
 
+	throttle_result(j->user, conn_ipkey(j->c), j->ok, uv_now(srv.loop));
 	if (j->ok) {
 		login_ok(j);
 		if (j->rehash) {
@@ -310,15 +312,21 @@ lookup_done(struct storage_job *sj)
 		TAILQ_INSERT_TAIL(&as.waiting, j, link);
 }
 
+/* Running plus waiting hashes are capped: a login flood gets UNAVAILABLE. */
+static bool
+queue_full(void)
+{
+	return as.jobs >= srv.cfg.max_concurrent_hashes *
+	    (1 + AUTH_QUEUE_PER_WORKER);
+}
+
 static struct auth_job *
 job_new(struct conn *c, enum auth_kind kind, const char *user,
     const char *pw, size_t len)
 {
-	unsigned cap = srv.cfg.max_concurrent_hashes *
-	    (1 + AUTH_QUEUE_PER_WORKER);
 	struct auth_job *j;
 
-	if (as.jobs >= cap || len > sizeof(j->pw))
+	if (queue_full() || len > sizeof(j->pw))
 		return NULL;
 	j = calloc(1, sizeof(*j));
 	if (j == NULL)
@@ -339,8 +347,20 @@ job_new(struct conn *c, enum auth_kind kind, const char *user,
 int
 auth_login(struct conn *c, const char *user, const char *pw, size_t len)
 {
-	struct auth_job *j = job_new(c, AUTH_PASSWORD, user, pw, len);
+	struct auth_job *j;
 
+	if (queue_full())
+		return -1;
+	if (!throttle_attempt(user, conn_ipkey(c), uv_now(srv.loop))) {
+		srv.stats.logins_failed++;
+		log_warn("auth: login failed from %s user=%s reason=throttled",
+		    conn_peer(c), user);
+		conn_err(c, "RATE_LIMITED", "too many attempts, try later");
+		if (conn_failed_login(c) >= srv.cfg.max_failed_logins)
+			conn_close(c, "too many failed logins");
+		return 0;
+	}
+	j = job_new(c, AUTH_PASSWORD, user, pw, len);
 	if (j == NULL)
 		return -1;
 	j->sj.run = run_lookup;

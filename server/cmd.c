@@ -28,6 +28,7 @@
 
 #define CMD_PRELOGIN  0x1               /* allowed before login */
 #define CMD_LOGIN     0x2               /* only before login */
+#define CMD_RATED     0x4               /* counts against messages_per_second */
 
 struct command {
 	const char *name;
@@ -322,15 +323,15 @@ static const struct command commands[] = {
 	  "log in with a password, or a client certificate without one" },
 	{ "REGISTER", CMD_PRELOGIN | CMD_LOGIN, cmd_register,
 	  "REGISTER <user> <password>", "create an account (if enabled)" },
-	{ "SEND", 0, cmd_send, "SEND <target> <text>",
+	{ "SEND", CMD_RATED, cmd_send, "SEND <target> <text>",
 	  "send a message to a user or a #room you are in" },
-	{ "JOIN", 0, cmd_join, "JOIN <#room>", "join a room, creating it if new" },
-	{ "LEAVE", 0, cmd_leave, "LEAVE <#room>", "leave a room" },
-	{ "ROOMS", 0, cmd_rooms, "ROOMS", "list rooms and their member counts" },
-	{ "WHO", 0, cmd_who, "WHO <#room>", "list a room's members" },
-	{ "HISTORY", 0, cmd_history, "HISTORY <target> [limit] [before-id]",
+	{ "JOIN", CMD_RATED, cmd_join, "JOIN <#room>", "join a room, creating it if new" },
+	{ "LEAVE", CMD_RATED, cmd_leave, "LEAVE <#room>", "leave a room" },
+	{ "ROOMS", CMD_RATED, cmd_rooms, "ROOMS", "list rooms and their member counts" },
+	{ "WHO", CMD_RATED, cmd_who, "WHO <#room>", "list a room's members" },
+	{ "HISTORY", CMD_RATED, cmd_history, "HISTORY <target> [limit] [before-id]",
 	  "recent messages of a room or a direct conversation" },
-	{ "SYNC", 0, cmd_sync, "SYNC <since-id> [limit]",
+	{ "SYNC", CMD_RATED, cmd_sync, "SYNC <since-id> [limit]",
 	  "messages after since-id, to catch up" },
 	{ "WHOAMI", 0, cmd_whoami, "WHOAMI", "show your user name and role" },
 };
@@ -359,6 +360,10 @@ cmd_dispatch(struct conn *c, char *line, size_t len)
 		}
 		if (authed && (commands[i].flags & CMD_LOGIN)) {
 			conn_err(c, "ALREADY_AUTHENTICATED", "already logged in");
+			return;
+		}
+		if ((commands[i].flags & CMD_RATED) && !conn_rate_ok(c)) {
+			conn_err(c, "RATE_LIMITED", "slow down");
 			return;
 		}
 		commands[i].fn(c, &lc);

@@ -74,7 +74,11 @@ struct conn {
 	bool shutdown_sent;             /* close_notify written */
 	bool freed_handles;             /* uv_close called */
 	const char *doomed;             /* BYE reason of a deferred close */
+	int64_t rate_milli;             /* messages_per_second bucket */
+	uint64_t rate_at;
+	unsigned key_updates;           /* since the last application data */
 	char peer[64];
+	unsigned char ipkey[16];        /* listener_addr_key() */
 	char user[NAMES_USER_MAX + 1];
 	TAILQ_ENTRY(conn) all_link;
 	TAILQ_ENTRY(conn) dirty_link;
@@ -99,6 +103,7 @@ static struct {
 	struct connq dirty;
 	struct connq work;
 	unsigned count;
+	unsigned preauth;               /* not logged in yet (not closing) */
 	uint64_t next_id;
 	char rdbuf[64 * 1024];          /* one read at a time on this thread */
 } cs;
@@ -170,12 +175,49 @@ timer_after(struct conn *c, uint64_t ms, uv_timer_cb cb)
 
 static void on_timer(uv_timer_t *t);
 
+static bool
+is_preauth(enum conn_state s)
+{
+	return s == CONN_S_HANDSHAKE || s == CONN_S_GREETED ||
+	    s == CONN_S_AUTHENTICATING;
+}
+
 void
 conn_enter_state(struct conn *c, enum conn_state s)
 {
 	log_debug("conn %llu: %s -> %s", (unsigned long long)c->id,
 	    state_names[c->state], state_names[s]);
+	if (is_preauth(c->state) && !is_preauth(s))
+		cs.preauth--;
+	else if (!is_preauth(c->state) && is_preauth(s))
+		cs.preauth++;
 	c->state = s;
+}
+
+const unsigned char *
+conn_ipkey(const struct conn *c)
+{
+	return c->ipkey;
+}
+
+bool
+conn_rate_ok(struct conn *c)
+{
+	uint64_t now = uv_now(cs.loop);
+	int64_t cap = (int64_t)srv.cfg.messages_per_second * 2 * 1000;
+
+	/* Token bucket in milli-messages: rate per second, burst of 2x. */
+	if (now > c->rate_at) {
+		c->rate_milli += (int64_t)(now - c->rate_at) *
+		    (int64_t)srv.cfg.messages_per_second;
+		if (c->rate_milli > cap)
+			c->rate_milli = cap;
+		c->rate_at = now;
+	}
+	if (c->rate_milli < 1000)
+		return false;
+	c->rate_milli -= 1000;
+	return true;
 }
 
 void
@@ -458,6 +500,24 @@ on_timer(uv_timer_t *t)
 	}
 }
 
+/*
+ * TLS 1.3 lets a peer send KeyUpdate messages without limit and OpenSSL
+ * 3.0 answers each one; count them between application records and cut
+ * off a peer that only churns keys.
+ */
+static void
+on_tls_msg(int write_p, int version, int content_type, const void *buf,
+    size_t len, SSL *ssl, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)version;
+	(void)ssl;
+	if (!write_p && content_type == SSL3_RT_HANDSHAKE && len > 0 &&
+	    ((const unsigned char *)buf)[0] == SSL3_MT_KEY_UPDATE)
+		c->key_updates++;
+}
+
 static void
 on_handshake_done(struct conn *c)
 {
@@ -563,7 +623,14 @@ conn_process(struct conn *c)
 			ERR_clear_error();
 			r = SSL_read(c->ssl, p, (int)(avail > INT32_MAX ?
 			    INT32_MAX : avail));
+			if (c->key_updates > CONN_KEY_UPDATES_MAX) {
+				log_warn("conn %llu: %s: too many TLS key updates",
+				    (unsigned long long)c->id, c->peer);
+				conn_abort(c, "key update flood");
+				break;
+			}
 			if (r > 0) {
+				c->key_updates = 0;
 				line_produced(&c->in, (size_t)r);
 				continue;
 			}
@@ -817,6 +884,40 @@ conn_fini(void)
 	uv_close((uv_handle_t *)&cs.work_idle, NULL);
 }
 
+/* Connections not logged in yet may hold at most a quarter of the slots. */
+static unsigned
+preauth_max(void)
+{
+	unsigned m = srv.cfg.max_connections / 4;
+
+	return m < 64 ? 64 : m;
+}
+
+/* Refusals come in floods: log at most one a second. */
+static void
+log_limited(const char *fmt, ...)
+{
+	static uint64_t last;
+	static unsigned skipped;
+	uint64_t now = uv_now(cs.loop);
+	char line[256];
+	va_list ap;
+
+	if (last != 0 && now - last < 1000) {
+		skipped++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (skipped > 0)
+		log_warn("%s (and %u more in the last second)", line, skipped);
+	else
+		log_warn("%s", line);
+	last = now;
+	skipped = 0;
+}
+
 int
 conn_accept(uv_stream_t *server)
 {
@@ -836,6 +937,7 @@ conn_accept(uv_stream_t *server)
 	c->handles = 1;
 	c->id = ++cs.next_id;
 	c->state = CONN_S_HANDSHAKE;
+	cs.preauth++;
 	line_init(&c->in, srv.cfg.max_line_bytes);
 	buf_init(&c->out, srv.cfg.max_output_bytes + OUT_SLACK);
 	TAILQ_INSERT_TAIL(&cs.all, c, all_link);
@@ -859,9 +961,10 @@ conn_accept(uv_stream_t *server)
 		return 0;
 	}
 	listener_addr_str(&ss, c->peer, sizeof(c->peer));
+	listener_addr_key((struct sockaddr *)&ss, c->ipkey);
 	c->slot = listener_admit((struct sockaddr *)&ss);
-	if (c->slot == NULL) {
-		log_warn("conn %llu: %s refused: connection limit",
+	if (c->slot == NULL || cs.preauth > preauth_max()) {
+		log_limited("conn %llu: %s refused: connection limit",
 		    (unsigned long long)c->id, c->peer);
 		conn_abort(c, "connection limit");
 		return 0;
@@ -883,6 +986,10 @@ conn_accept(uv_stream_t *server)
 	BIO_set_mem_eof_return(c->wbio, -1);
 	SSL_set_bio(c->ssl, c->rbio, c->wbio);
 	SSL_set_accept_state(c->ssl);
+	SSL_set_msg_callback(c->ssl, on_tls_msg);
+	SSL_set_msg_callback_arg(c->ssl, c);
+	c->rate_milli = (int64_t)srv.cfg.messages_per_second * 2 * 1000;
+	c->rate_at = uv_now(cs.loop);
 
 	log_debug("conn %llu: accepted from %s", (unsigned long long)c->id,
 	    c->peer);

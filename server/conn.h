@@ -107,6 +107,12 @@ void conn_set_user(struct conn *c, const char *user, int role);
 struct session *conn_session(struct conn *c);
 void conn_set_session(struct conn *c, struct session *s);
 
+/* The peer's address key for per-address limits (16 bytes). */
+const unsigned char *conn_ipkey(const struct conn *c);
+
+/* Take one message from the messages_per_second bucket; false if empty. */
+bool conn_rate_ok(struct conn *c);
+
 /* Count a failed login; returns the number so far on this connection. */
 unsigned conn_failed_login(struct conn *c);
 

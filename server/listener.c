@@ -36,8 +36,8 @@ static struct {
 	uint64_t last_warn;
 } ls;
 
-static void
-addr_key(const struct sockaddr *sa, unsigned char key[16])
+void
+listener_addr_key(const struct sockaddr *sa, unsigned char key[16])
 {
 	memset(key, 0, 16);
 	if (sa->sa_family == AF_INET6) {
@@ -62,7 +62,7 @@ listener_admit(const struct sockaddr *addr)
 
 	if (ls.total >= srv.cfg.max_connections || srv.shutting_down)
 		return NULL;
-	addr_key(addr, key);
+	listener_addr_key(addr, key);
 	HASH_FIND(hh, ls.byaddr, key, sizeof(key), s);
 	if (s == NULL) {
 		s = calloc(1, sizeof(*s));

@@ -28,6 +28,12 @@ void listener_stop(void);
 struct listener_slot *listener_admit(const struct sockaddr *addr);
 void listener_release(struct listener_slot *slot);
 
+/*
+ * The 16-byte key that stands for a peer in per-address limits: the IPv4
+ * address, or the /64 prefix of an IPv6 address (one host owns a /64).
+ */
+void listener_addr_key(const struct sockaddr *sa, unsigned char key[16]);
+
 /* "1.2.3.4:port" or "[v6]:port" for logs. */
 void listener_addr_str(const struct sockaddr_storage *ss, char *out,
     size_t len);

@@ -28,6 +28,7 @@
 #include "server.h"
 #include "storage.h"
 #include "store.h"
+#include "throttle.h"
 #include "tlsctx.h"
 
 struct server srv;
@@ -246,7 +247,7 @@ main(int argc, char **argv)
 		fatal("%s", err);
 	if (storage_start(srv.loop, store) != 0)
 		fatal("cannot start the storage thread");
-	if (conn_init(srv.loop) != 0)
+	if (conn_init(srv.loop) != 0 || throttle_init(srv.loop) != 0)
 		fatal("cannot set up the connection handles");
 	if (listener_start(srv.loop, srv.cfg.listen) != 0)
 		fatal("cannot listen; see above");
@@ -272,6 +273,7 @@ main(int argc, char **argv)
 	/* Connections are gone (or cut off); finish the store's work. */
 	storage_stop();
 	conn_fini();
+	throttle_fini();
 	uv_walk(srv.loop, close_walk, NULL);
 	uv_run(srv.loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(srv.loop) != 0)
