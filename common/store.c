@@ -98,6 +98,22 @@ static const char *const migrations[] = {
 	"  msg_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
 	"  PRIMARY KEY (user_id, msg_id)"
 	") WITHOUT ROWID;",
+	/*
+	 * 1 -> 2: resume tokens (only their keyed hash) and public keys for
+	 * end-to-end encryption; both go with the account.
+	 */
+	"CREATE TABLE tokens ("
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  hash BLOB NOT NULL,"
+	"  created_ms INTEGER NOT NULL,"
+	"  expires_ms INTEGER NOT NULL,"
+	"  PRIMARY KEY (user_id, hash)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE pubkeys ("
+	"  user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
+	"  pubkey BLOB NOT NULL,"
+	"  set_ms INTEGER NOT NULL"
+	");",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -144,6 +160,13 @@ enum st {
 	ST_SYNC_DM_FROM,
 	ST_SYNC_DM_TO,
 	ST_MSG_GET,
+	ST_TOKEN_ADD,
+	ST_TOKEN_LIST,
+	ST_TOKEN_DEL_USER,
+	ST_TOKEN_PURGE,
+	ST_KEY_SET,
+	ST_KEY_GET,
+	ST_COUNTS,
 	ST__COUNT
 };
 
@@ -229,6 +252,18 @@ static const char *const st_sql[ST__COUNT] = {
 	[ST_SYNC_DM_TO] = "SELECT id FROM messages WHERE recipient_id = ?1"
 	    " AND id > ?2 AND id < ?3 ORDER BY id LIMIT ?4",
 	[ST_MSG_GET] = "SELECT " MSG_COLS " FROM messages WHERE id = ?1",
+	[ST_TOKEN_ADD] = "INSERT INTO tokens (user_id, hash, created_ms,"
+	    " expires_ms) VALUES (?1, ?2, ?3, ?4)",
+	[ST_TOKEN_LIST] = "SELECT hash, expires_ms FROM tokens WHERE user_id = ?1",
+	[ST_TOKEN_DEL_USER] = "DELETE FROM tokens WHERE user_id = ?1",
+	[ST_TOKEN_PURGE] = "DELETE FROM tokens WHERE user_id = ?1"
+	    " AND expires_ms <= ?2",
+	[ST_KEY_SET] = "INSERT INTO pubkeys (user_id, pubkey, set_ms)"
+	    " VALUES (?1, ?2, ?3) ON CONFLICT (user_id) DO UPDATE"
+	    " SET pubkey = excluded.pubkey, set_ms = excluded.set_ms",
+	[ST_KEY_GET] = "SELECT pubkey FROM pubkeys WHERE user_id = ?1",
+	[ST_COUNTS] = "SELECT (SELECT count(*) FROM users),"
+	    " (SELECT count(*) FROM rooms), (SELECT max(id) FROM messages)",
 };
 
 struct store {
@@ -384,6 +419,15 @@ static int
 op_begin(struct store *s, enum op_kind kind, enum op_txn *txn)
 {
 	*txn = OP_TXN_NONE;
+	/* Nested in another operation of this module: join its transaction. */
+	if (!s->in_txn && !sqlite3_get_autocommit(s->db)) {
+		if (kind == OP_MULTI) {
+			if (run_id(s, ST_SAVEPOINT) < 0)
+				return STORE_ERROR;
+			*txn = OP_TXN_SAVE;
+		}
+		return STORE_OK;
+	}
 	if (s->in_txn) {
 		if (sqlite3_get_autocommit(s->db)) {
 			set_err(s, "transaction was rolled back after an "
@@ -856,11 +900,24 @@ store_user_set_hash(struct store *s, const char *name, const char *hash)
 	return user_change(s, ST_USER_SET_HASH, name, hash, 0);
 }
 
-/* Lock or unlock an account. STORE_NOT_FOUND if unknown. */
+/*
+ * Lock or unlock an account. STORE_NOT_FOUND if unknown. Locking also
+ * revokes the account's resume tokens.
+ */
 int
 store_user_set_locked(struct store *s, const char *name, bool locked)
 {
-	return user_change(s, ST_USER_SET_LOCKED, name, NULL, locked ? 1 : 0);
+	enum op_txn txn;
+	int rc;
+
+	if (!locked)
+		return user_change(s, ST_USER_SET_LOCKED, name, NULL, 0);
+	if ((rc = op_begin(s, OP_MULTI, &txn)) != STORE_OK)
+		return rc;
+	rc = user_change(s, ST_USER_SET_LOCKED, name, NULL, 1);
+	if (rc == STORE_OK)
+		rc = store_token_revoke(s, name, NULL);
+	return op_end(s, txn, rc);
 }
 
 /* Set a user's role (enum store_role). STORE_NOT_FOUND if unknown. */
@@ -1495,5 +1552,196 @@ store_sync(struct store *s, const char *user, uint64_t since_id,
 	rc = STORE_OK;
 out:
 	free(mem);
+	return op_end(s, txn, rc);
+}
+
+/* ---- resume tokens and public keys ---- */
+
+/* Run st (bound already) that returns no rows; rc for op_end. */
+static int
+run_rc(struct store *s, sqlite3_stmt *st)
+{
+	return run(s, st) < 0 ? STORE_ERROR : STORE_OK;
+}
+
+int
+store_token_add(struct store *s, const char *user,
+    const uint8_t hash[STORE_TOKEN_HASH_BYTES], int64_t now_ms,
+    int64_t expires_ms)
+{
+	sqlite3_stmt *st;
+	enum op_txn txn;
+	int64_t uid;
+	int rc;
+
+	if ((rc = op_begin(s, OP_MULTI, &txn)) != STORE_OK)
+		return rc;
+	if ((rc = lookup_id(s, ST_USER_ID, user, &uid)) != STORE_OK)
+		goto out;
+	rc = STORE_ERROR;
+	/* Expired tokens of this user go as new ones come: no sweeper. */
+	if ((st = stmt(s, ST_TOKEN_PURGE)) == NULL ||
+	    sqlite3_bind_int64(st, 1, uid) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, now_ms) != SQLITE_OK ||
+	    run(s, st) < 0)
+		goto out;
+	if ((st = stmt(s, ST_TOKEN_ADD)) == NULL ||
+	    sqlite3_bind_int64(st, 1, uid) != SQLITE_OK ||
+	    sqlite3_bind_blob(st, 2, hash, STORE_TOKEN_HASH_BYTES,
+	    SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, now_ms) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 4, expires_ms) != SQLITE_OK) {
+		fail(s);
+		goto out;
+	}
+	rc = run_rc(s, st);
+out:
+	return op_end(s, txn, rc);
+}
+
+int
+store_token_check(struct store *s, const char *user,
+    const uint8_t hash[STORE_TOKEN_HASH_BYTES], int64_t now_ms,
+    struct store_user *u)
+{
+	sqlite3_stmt *st;
+	enum op_txn txn;
+	bool match = false;
+	int rc, r;
+
+	if ((rc = op_begin(s, OP_READ, &txn)) != STORE_OK)
+		return rc;
+	if ((rc = store_user_get(s, user, u)) != STORE_OK)
+		goto out;
+	rc = STORE_ERROR;
+	if ((st = stmt(s, ST_TOKEN_LIST)) == NULL ||
+	    sqlite3_bind_int64(st, 1, u->id) != SQLITE_OK)
+		goto out;
+	/* Every token of the user is compared, each in constant time. */
+	while ((r = step(s, st)) == SQLITE_ROW) {
+		const void *h = sqlite3_column_blob(st, 0);
+
+		if (h != NULL && sqlite3_column_bytes(st, 0) ==
+		    STORE_TOKEN_HASH_BYTES &&
+		    sodium_memcmp(h, hash, STORE_TOKEN_HASH_BYTES) == 0 &&
+		    sqlite3_column_int64(st, 1) > now_ms)
+			match = true;
+	}
+	if (r < 0)
+		goto out;
+	done(st);
+	rc = match && !u->locked ? STORE_OK : STORE_NOT_FOUND;
+out:
+	return op_end(s, txn, rc);
+}
+
+int
+store_token_revoke(struct store *s, const char *user, unsigned *count)
+{
+	sqlite3_stmt *st;
+	enum op_txn txn;
+	int64_t uid;
+	int rc;
+
+	if ((rc = op_begin(s, OP_WRITE, &txn)) != STORE_OK)
+		return rc;
+	if ((rc = lookup_id(s, ST_USER_ID, user, &uid)) != STORE_OK)
+		goto out;
+	rc = STORE_ERROR;
+	if ((st = stmt(s, ST_TOKEN_DEL_USER)) == NULL ||
+	    sqlite3_bind_int64(st, 1, uid) != SQLITE_OK)
+		goto out;
+	rc = run_rc(s, st);
+	if (rc == STORE_OK && count != NULL)
+		*count = (unsigned)sqlite3_changes(s->db);
+out:
+	return op_end(s, txn, rc);
+}
+
+int
+store_key_set(struct store *s, const char *user,
+    const uint8_t key[STORE_PUBKEY_BYTES], int64_t now_ms)
+{
+	sqlite3_stmt *st;
+	enum op_txn txn;
+	int64_t uid;
+	int rc;
+
+	if ((rc = op_begin(s, OP_WRITE, &txn)) != STORE_OK)
+		return rc;
+	if ((rc = lookup_id(s, ST_USER_ID, user, &uid)) != STORE_OK)
+		goto out;
+	rc = STORE_ERROR;
+	if ((st = stmt(s, ST_KEY_SET)) == NULL ||
+	    sqlite3_bind_int64(st, 1, uid) != SQLITE_OK ||
+	    sqlite3_bind_blob(st, 2, key, STORE_PUBKEY_BYTES, SQLITE_STATIC) !=
+	    SQLITE_OK || sqlite3_bind_int64(st, 3, now_ms) != SQLITE_OK) {
+		fail(s);
+		goto out;
+	}
+	rc = run_rc(s, st);
+out:
+	return op_end(s, txn, rc);
+}
+
+int
+store_key_get(struct store *s, const char *user,
+    uint8_t key[STORE_PUBKEY_BYTES])
+{
+	sqlite3_stmt *st;
+	enum op_txn txn;
+	int64_t uid;
+	int rc;
+
+	if ((rc = op_begin(s, OP_READ, &txn)) != STORE_OK)
+		return rc;
+	if ((rc = lookup_id(s, ST_USER_ID, user, &uid)) != STORE_OK)
+		goto out;
+	rc = STORE_ERROR;
+	if ((st = stmt(s, ST_KEY_GET)) == NULL ||
+	    sqlite3_bind_int64(st, 1, uid) != SQLITE_OK)
+		goto out;
+	switch (step(s, st)) {
+	case SQLITE_ROW:
+		if (sqlite3_column_bytes(st, 0) == STORE_PUBKEY_BYTES) {
+			memcpy(key, sqlite3_column_blob(st, 0),
+			    STORE_PUBKEY_BYTES);
+			rc = STORE_OK;
+		} else {
+			rc = STORE_NO_KEY;
+		}
+		done(st);
+		break;
+	case SQLITE_DONE:
+		rc = STORE_NO_KEY;
+		done(st);
+		break;
+	default:
+		break;
+	}
+out:
+	return op_end(s, txn, rc);
+}
+
+int
+store_counts(struct store *s, struct store_counts *c)
+{
+	sqlite3_stmt *st;
+	enum op_txn txn;
+	int rc;
+
+	if ((rc = op_begin(s, OP_READ, &txn)) != STORE_OK)
+		return rc;
+	rc = STORE_ERROR;
+	if ((st = stmt(s, ST_COUNTS)) == NULL)
+		goto out;
+	if (step(s, st) == SQLITE_ROW) {
+		c->users = (uint64_t)sqlite3_column_int64(st, 0);
+		c->rooms = (uint64_t)sqlite3_column_int64(st, 1);
+		c->last_msg_id = (uint64_t)sqlite3_column_int64(st, 2);
+		done(st);
+		rc = STORE_OK;
+	}
+out:
 	return op_end(s, txn, rc);
 }

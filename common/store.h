@@ -32,6 +32,7 @@ enum store_rc {
 	STORE_NOT_FOUND,        /* the user or room does not exist */
 	STORE_EXISTS,           /* a user of that name exists already */
 	STORE_NOT_MEMBER,       /* the room exists; the user is not in it */
+	STORE_NO_KEY,           /* the user exists and has no public key */
 };
 
 /* store_open flags */
@@ -209,5 +210,47 @@ int store_history(struct store *s, const char *user, const char *target,
  */
 int store_sync(struct store *s, const char *user, uint64_t since_id,
     unsigned limit, store_msg_cb cb, void *ctx) STORE_WUR;
+
+/* ---- resume tokens, public keys, counts ---- */
+
+#define STORE_TOKEN_HASH_BYTES 32
+#define STORE_PUBKEY_BYTES     32
+
+/*
+ * Store the keyed hash of a new resume token of user (never the token),
+ * dropping the user's expired ones. STORE_NOT_FOUND if no such user.
+ */
+int store_token_add(struct store *s, const char *user,
+    const uint8_t hash[STORE_TOKEN_HASH_BYTES], int64_t now_ms,
+    int64_t expires_ms) STORE_WUR;
+
+/*
+ * STORE_OK and the account in *u when user has an unexpired token with
+ * this hash and is not locked; STORE_NOT_FOUND otherwise (no such user,
+ * no such token, expired, locked). Hashes are compared in constant time.
+ */
+int store_token_check(struct store *s, const char *user,
+    const uint8_t hash[STORE_TOKEN_HASH_BYTES], int64_t now_ms,
+    struct store_user *u) STORE_WUR;
+
+/* Revoke every token of user; *count (may be NULL) gets how many. */
+int store_token_revoke(struct store *s, const char *user, unsigned *count)
+	STORE_WUR;
+
+/* Set user's X25519 public key. STORE_NOT_FOUND if no such user. */
+int store_key_set(struct store *s, const char *user,
+    const uint8_t key[STORE_PUBKEY_BYTES], int64_t now_ms) STORE_WUR;
+
+/* Get it: STORE_NOT_FOUND (no user) or STORE_NO_KEY (none set). */
+int store_key_get(struct store *s, const char *user,
+    uint8_t key[STORE_PUBKEY_BYTES]) STORE_WUR;
+
+struct store_counts {
+	uint64_t users;
+	uint64_t rooms;
+	uint64_t last_msg_id;           /* messages stored, ids from 1 */
+};
+
+int store_counts(struct store *s, struct store_counts *c) STORE_WUR;
 
 #endif

@@ -32,11 +32,15 @@
 #include "storage.h"
 #include "store.h"
 #include "throttle.h"
+#include "token.h"
+#include "route.h"
 
 enum auth_kind {
 	AUTH_PASSWORD,                  /* LOGIN user password */
 	AUTH_REGISTER,                  /* REGISTER user password */
 	AUTH_CERT,                      /* LOGIN user, client certificate */
+	AUTH_RESUME,                    /* RESUME user token */
+	AUTH_PASSWD,                    /* PASSWD old new */
 };
 
 struct auth_job {
@@ -47,6 +51,9 @@ struct auth_job {
 	char user[NAMES_USER_MAX + 1];
 	char pw[PASSWORD_MAX_BYTES];
 	size_t pwlen;
+	char newpw[PASSWORD_MAX_BYTES];         /* PASSWD */
+	size_t newpwlen;
+	uint8_t token_hash[STORE_TOKEN_HASH_BYTES];     /* RESUME */
 	struct store_user rec;
 	bool found;
 	bool ok;
@@ -86,6 +93,7 @@ static void
 job_free(struct auth_job *j)
 {
 	sodium_memzero(j->pw, sizeof(j->pw));
+	sodium_memzero(j->newpw, sizeof(j->newpw));
 	sodium_memzero(&j->rec, sizeof(j->rec));
 	as.jobs--;
 	conn_unref(j->c);
@@ -106,6 +114,14 @@ on_work(uv_work_t *w)
 		return;
 	}
 	match = pwhash_verify(hash, j->pw, j->pwlen) == 0;
+	if (j->kind == AUTH_PASSWD) {
+		j->ok = match && j->found &&
+		    pwhash_hash(j->newhash, j->newpw, j->newpwlen,
+		    &srv.pw) == 0;
+		sodium_memzero(j->pw, sizeof(j->pw));
+		sodium_memzero(j->newpw, sizeof(j->newpw));
+		return;
+	}
 
 	j->ok = match && j->found && !j->rec.locked;
 	if (j->ok && pwhash_needs_rehash(j->rec.hash, &srv.pw))
@@ -191,6 +207,60 @@ add_user_done(struct storage_job *sj)
 	job_free(j);
 }
 
+static int
+run_passwd(struct store *s, struct storage_job *sj)
+{
+	struct auth_job *j = (struct auth_job *)sj;
+	int rc = store_user_set_hash(s, j->user, j->newhash);
+
+	return rc == STORE_OK ? store_token_revoke(s, j->user, NULL) : rc;
+}
+
+static void
+passwd_done(struct storage_job *sj)
+{
+	struct auth_job *j = (struct auth_job *)sj;
+	struct conn *c = j->c;
+	unsigned n;
+
+	if (sj->rc == STORE_OK) {
+		/* Every other way in is closed: sessions and tokens. */
+		n = route_close_user(j->user, c, "password changed");
+		log_info("auth: password of %s changed; %u other sessions "
+		    "closed, tokens revoked", j->user, n);
+	}
+	if (!conn_closing(c)) {
+		if (sj->rc == STORE_OK)
+			conn_printf(c, "OK PASSWD");
+		else
+			conn_err(c, "UNAVAILABLE", "password not changed, try again");
+		conn_resume(c);
+	}
+	job_free(j);
+}
+
+/* PASSWD: the old password was checked and the new one hashed (or not). */
+static void
+passwd_hashed(struct auth_job *j)
+{
+	struct conn *c = j->c;
+
+	throttle_result(j->user, conn_ipkey(c), j->ok, uv_now(srv.loop));
+	if (!j->ok) {
+		log_warn("auth: password change refused from %s user=%s "
+		    "reason=bad-password", conn_peer(c), j->user);
+		if (!conn_closing(c)) {
+			conn_err(c, "AUTH_FAILED", "wrong password");
+			conn_resume(c);
+		}
+		job_free(j);
+		return;
+	}
+	j->sj.run = run_passwd;
+	j->sj.done = passwd_done;
+	storage_submit(&j->sj);
+}
+
 /* The account checks passed: the session starts. */
 static void
 login_ok(struct auth_job *j)
@@ -202,8 +272,10 @@ login_ok(struct auth_job *j)
 		return;
 	log_info("conn %llu: login ok user=%s from %s%s",
 	    (unsigned long long)conn_id(c), j->user, conn_peer(c),
-	    j->kind == AUTH_CERT ? " (certificate)" : "");
-	session_start(c, j->user, j->rec.role, "LOGIN");
+	    j->kind == AUTH_CERT ? " (certificate)" :
+	    j->kind == AUTH_RESUME ? " (token)" : "");
+	session_start(c, j->user, j->rec.role,
+	    j->kind == AUTH_RESUME ? "RESUME" : "LOGIN");
 }
 
 /* Same answer for every reason; the log line says which, for fail2ban. */
@@ -236,6 +308,10 @@ on_work_done(uv_work_t *w, int status)
 	if ((next = TAILQ_FIRST(&as.waiting)) != NULL) {
 		TAILQ_REMOVE(&as.waiting, next, link);
 		start_hash(next);
+	}
+	if (j->kind == AUTH_PASSWD) {
+		passwd_hashed(j);
+		return;
 	}
 	if (j->kind == AUTH_REGISTER) {
 		if (!j->ok || conn_closing(j->c)) {
@@ -279,6 +355,17 @@ run_lookup(struct store *s, struct storage_job *sj)
 	return rc == STORE_NOT_FOUND ? STORE_OK : rc;
 }
 
+static int
+run_token_check(struct store *s, struct storage_job *sj)
+{
+	struct auth_job *j = (struct auth_job *)sj;
+	int rc = store_token_check(s, j->user, j->token_hash, clock_now_ms(),
+	    &j->rec);
+
+	j->found = rc == STORE_OK;
+	return rc == STORE_NOT_FOUND ? STORE_OK : rc;
+}
+
 static void
 lookup_done(struct storage_job *sj)
 {
@@ -286,7 +373,8 @@ lookup_done(struct storage_job *sj)
 
 	if (sj->rc != STORE_OK) {
 		if (!conn_closing(j->c)) {
-			conn_enter_state(j->c, CONN_S_GREETED);
+			if (j->kind != AUTH_PASSWD)
+				conn_enter_state(j->c, CONN_S_GREETED);
 			conn_err(j->c, "UNAVAILABLE",
 			    "accounts unavailable, try again");
 			conn_resume(j->c);
@@ -298,9 +386,11 @@ lookup_done(struct storage_job *sj)
 		job_free(j);
 		return;
 	}
-	if (j->kind == AUTH_CERT) {
+	if (j->kind == AUTH_CERT || j->kind == AUTH_RESUME) {
 		if (j->found && !j->rec.locked)
 			login_ok(j);
+		else if (j->kind == AUTH_RESUME)
+			login_failed(j, "bad-token");
 		else
 			login_failed(j, !j->found ? "unknown-user" : "locked");
 		job_free(j);
@@ -340,7 +430,8 @@ job_new(struct conn *c, enum auth_kind kind, const char *user,
 		memcpy(j->pw, pw, len);
 	j->pwlen = len;
 	conn_busy(c);
-	conn_enter_state(c, CONN_S_AUTHENTICATING);
+	if (kind != AUTH_PASSWD)
+		conn_enter_state(c, CONN_S_AUTHENTICATING);
 	return j;
 }
 
@@ -380,6 +471,48 @@ auth_register(struct conn *c, const char *user, const char *pw, size_t len)
 		start_hash(j);
 	else
 		TAILQ_INSERT_TAIL(&as.waiting, j, link);
+	return 0;
+}
+
+int
+auth_resume(struct conn *c, const char *user, const char *token, size_t len)
+{
+	struct auth_job *j = job_new(c, AUTH_RESUME, user, NULL, 0);
+
+	if (j == NULL)
+		return -1;
+	if (token_hash(token, len, j->token_hash) != 0) {
+		/* Malformed: the same answer as a wrong token, no store trip. */
+		login_failed(j, "bad-token");
+		job_free(j);
+		return 0;
+	}
+	j->sj.run = run_token_check;
+	j->sj.done = lookup_done;
+	storage_submit(&j->sj);
+	return 0;
+}
+
+int
+auth_passwd(struct conn *c, const char *oldpw, size_t oldlen,
+    const char *newpw, size_t newlen)
+{
+	struct auth_job *j;
+
+	if (queue_full() || newlen > sizeof(j->newpw))
+		return -1;
+	if (!throttle_attempt(conn_user(c), conn_ipkey(c), uv_now(srv.loop))) {
+		conn_err(c, "RATE_LIMITED", "too many attempts, try later");
+		return 0;
+	}
+	j = job_new(c, AUTH_PASSWD, conn_user(c), oldpw, oldlen);
+	if (j == NULL)
+		return -1;
+	memcpy(j->newpw, newpw, newlen);
+	j->newpwlen = newlen;
+	j->sj.run = run_lookup;
+	j->sj.done = lookup_done;
+	storage_submit(&j->sj);
 	return 0;
 }
 

@@ -42,6 +42,22 @@ int auth_register(struct conn *c, const char *user, const char *pw,
  */
 int auth_cert_login(struct conn *c, const char *user);
 
+/*
+ * RESUME user token: a token from TOKEN stands in for the password (no
+ * hash to compute). Answers like auth_login(), with "OK RESUME user".
+ */
+int auth_resume(struct conn *c, const char *user, const char *token,
+    size_t len);
+
+/*
+ * PASSWD for the logged-in user of c: verify oldpw, store newpw's hash
+ * (policy checked by the caller), revoke the user's tokens and close
+ * their other sessions with "BYE password changed"; then "OK PASSWD".
+ * A wrong old password gives ERR AUTH_FAILED. Returns as auth_login().
+ */
+int auth_passwd(struct conn *c, const char *oldpw, size_t oldlen,
+    const char *newpw, size_t newlen);
+
 /* Logins waiting for or running a hash (for STATS). */
 unsigned auth_queue_depth(void);
 

@@ -29,6 +29,7 @@
 #define CMD_PRELOGIN  0x1               /* allowed before login */
 #define CMD_LOGIN     0x2               /* only before login */
 #define CMD_RATED     0x4               /* counts against messages_per_second */
+#define CMD_LOGIN_SECRET 0x8            /* the line holds a password */
 
 struct command {
 	const char *name;
@@ -156,6 +157,8 @@ job_done(struct storage_job *sj)
 	}
 	conn_unref(c);
 	buf_free(&j->lines);
+	/* Jobs may carry a token or key material. */
+	sodium_memzero(j, sizeof(*j));
 	free(j);
 }
 
@@ -321,6 +324,8 @@ static const struct command commands[] = {
 	{ "LOGIN", CMD_PRELOGIN | CMD_LOGIN, cmd_login,
 	  "LOGIN <user> [password]",
 	  "log in with a password, or a client certificate without one" },
+	{ "RESUME", CMD_PRELOGIN | CMD_LOGIN, cmd_resume,
+	  "RESUME <user> <token>", "log in with a token from TOKEN" },
 	{ "REGISTER", CMD_PRELOGIN | CMD_LOGIN, cmd_register,
 	  "REGISTER <user> <password>", "create an account (if enabled)" },
 	{ "SEND", CMD_RATED, cmd_send, "SEND <target> <text>",
@@ -333,7 +338,18 @@ static const struct command commands[] = {
 	  "recent messages of a room or a direct conversation" },
 	{ "SYNC", CMD_RATED, cmd_sync, "SYNC <since-id> [limit]",
 	  "messages after since-id, to catch up" },
+	{ "PASSWD", CMD_LOGIN_SECRET, cmd_passwd, "PASSWD <old> <new>",
+	  "change your password; your other sessions and tokens end" },
+	{ "TOKEN", 0, cmd_token, "TOKEN",
+	  "get a token to log in again without the password (RESUME)" },
+	{ "SETKEY", CMD_RATED, cmd_setkey, "SETKEY <base64>",
+	  "publish your X25519 public key" },
+	{ "GETKEY", CMD_RATED, cmd_getkey, "GETKEY <user>",
+	  "get a user's public key" },
 	{ "WHOAMI", 0, cmd_whoami, "WHOAMI", "show your user name and role" },
+	{ "KICK", 0, cmd_kick, "KICK <user> [text]",
+	  "admin: end a user's sessions" },
+	{ "STATS", 0, cmd_stats, "STATS", "admin: server counters" },
 };
 static const size_t ncommands = sizeof(commands) / sizeof(commands[0]);
 
@@ -368,7 +384,7 @@ cmd_dispatch(struct conn *c, char *line, size_t len)
 		}
 		commands[i].fn(c, &lc);
 		/* The raw line may hold a password: leave no copy behind. */
-		if (commands[i].flags & CMD_LOGIN)
+		if (commands[i].flags & (CMD_LOGIN | CMD_LOGIN_SECRET))
 			sodium_memzero(line, len);
 		return;
 	}

@@ -33,6 +33,9 @@ struct cmd_job {
 	uint64_t num;                           /* before-id, since-id */
 	unsigned count;                         /* data lines in `lines` */
 	uint64_t last;                          /* last message id seen */
+	uint8_t bin[32];                        /* token hash, public key */
+	char text[96];                          /* token, reason text */
+	int64_t when;                           /* token expiry */
 	struct buf lines;
 };
 
@@ -63,5 +66,12 @@ void cmd_rooms(struct conn *c, struct line_cursor *lc);
 void cmd_who(struct conn *c, struct line_cursor *lc);
 void cmd_history(struct conn *c, struct line_cursor *lc);
 void cmd_sync(struct conn *c, struct line_cursor *lc);
+void cmd_resume(struct conn *c, struct line_cursor *lc);
+void cmd_passwd(struct conn *c, struct line_cursor *lc);
+void cmd_token(struct conn *c, struct line_cursor *lc);
+void cmd_setkey(struct conn *c, struct line_cursor *lc);
+void cmd_getkey(struct conn *c, struct line_cursor *lc);
+void cmd_kick(struct conn *c, struct line_cursor *lc);
+void cmd_stats(struct conn *c, struct line_cursor *lc);
 
 #endif

@@ -7,6 +7,12 @@
  * at once, never queued. When the process runs out of descriptors libuv
  * itself accepts and drops the pending connection (its reserve-fd trick),
  * so the loop does not spin; we log that at most once a second.
+ *
+ * The listening sockets are either bound here from [server] listen, or
+ * inherited from the service manager (socket activation: LISTEN_FDS, see
+ * sd_listen_fds(3)). Inherited sockets outlive a restart of parleyd, so
+ * connection attempts made meanwhile wait in their backlog, and a port
+ * below 1024 needs no privilege in parleyd itself.
  */
 #include "listener.h"
 
@@ -14,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
 #include <uthash.h>
 
 #include "conn.h"
@@ -21,6 +28,8 @@
 #include "server.h"
 
 #define LISTENERS_MAX 16
+/* Backlog of sockets bound here; inherited ones take the kernel's cap. */
+#define LISTEN_BACKLOG 511
 
 struct listener_slot {
 	unsigned char key[16];          /* IPv4 or IPv6 /64 */
@@ -34,6 +43,8 @@ static struct {
 	struct listener_slot *byaddr;
 	unsigned total;
 	uint64_t last_warn;
+	bool inherited;
+	char names[LISTENERS_MAX * 50];  /* "ADDR, ADDR" for STATUS= */
 } ls;
 
 void
@@ -175,19 +186,86 @@ listener_addr_str(const struct sockaddr_storage *ss, char *out, size_t len)
 	}
 }
 
+/* Log "listening on ADDR" for t and add ADDR to ls.names. */
+static void
+announce(uv_tcp_t *t)
+{
+	struct sockaddr_storage bound;
+	int blen = sizeof(bound);
+	char name[80];
+	size_t used = strlen(ls.names);
+
+	memset(&bound, 0, sizeof(bound));
+	if (uv_tcp_getsockname(t, (struct sockaddr *)&bound, &blen) != 0)
+		snprintf(name, sizeof(name), "?");
+	else
+		listener_addr_str(&bound, name, sizeof(name));
+	snprintf(ls.names + used, sizeof(ls.names) - used, "%s%s",
+	    used > 0 ? ", " : "", name);
+	log_info("listening on %s%s", name,
+	    ls.inherited ? " (socket from the service manager)" : "");
+}
+
+/* Use the n listening sockets passed by the service manager. */
+static int
+start_inherited(uv_loop_t *loop, int n)
+{
+	int fd, r;
+
+	ls.inherited = true;
+	if (n > LISTENERS_MAX) {
+		log_error("listen: %d sockets passed, at most %d supported", n,
+		    LISTENERS_MAX);
+		return -1;
+	}
+	for (fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + n; fd++) {
+		uv_tcp_t *t = &ls.tcp[ls.n];
+
+		if (sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, 1, 0) <= 0) {
+			log_error("listen: descriptor %d from the service "
+			    "manager is not a listening TCP socket", fd);
+			return -1;
+		}
+		uv_tcp_init(loop, t);
+		ls.n++;
+		r = uv_tcp_open(t, fd);
+		if (r == 0)
+			r = uv_listen((uv_stream_t *)t, SOMAXCONN,
+			    on_connection);
+		if (r != 0) {
+			log_error("listen on descriptor %d: %s", fd,
+			    uv_strerror(r));
+			return -1;
+		}
+		announce(t);
+	}
+	return 0;
+}
+
 int
 listener_start(uv_loop_t *loop, const char *list)
 {
 	char copy[CONFIG_LISTEN_MAX + 1];
 	char *save = NULL, *item;
-	int r;
+	int n, r;
+
+	/* 1: unset LISTEN_* so that nothing we start inherits them. */
+	n = sd_listen_fds(1);
+	if (n < 0) {
+		log_error("listen: bad LISTEN_FDS from the service manager: %s",
+		    strerror(-n));
+		return -1;
+	}
+	if (n > 0) {
+		log_info("listen: using %d socket%s from the service manager; "
+		    "[server] listen is not used", n, n == 1 ? "" : "s");
+		return start_inherited(loop, n);
+	}
 
 	snprintf(copy, sizeof(copy), "%s", list);
 	for (item = strtok_r(copy, ", ", &save); item != NULL;
 	    item = strtok_r(NULL, ", ", &save)) {
-		struct sockaddr_storage ss, bound;
-		int blen = sizeof(bound);
-		char name[80];
+		struct sockaddr_storage ss;
 		uv_tcp_t *t;
 
 		if (ls.n == LISTENERS_MAX) {
@@ -206,20 +284,25 @@ listener_start(uv_loop_t *loop, const char *list)
 		r = uv_tcp_bind(t, (struct sockaddr *)&ss,
 		    ss.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
 		if (r == 0)
-			r = uv_listen((uv_stream_t *)t, 511, on_connection);
+			r = uv_listen((uv_stream_t *)t, LISTEN_BACKLOG,
+			    on_connection);
 		if (r != 0) {
 			log_error("listen on %s: %s", item, uv_strerror(r));
 			return -1;
 		}
-		uv_tcp_getsockname(t, (struct sockaddr *)&bound, &blen);
-		listener_addr_str(&bound, name, sizeof(name));
-		log_info("listening on %s", name);
+		announce(t);
 	}
 	if (ls.n == 0) {
 		log_error("listen: no address configured");
 		return -1;
 	}
 	return 0;
+}
+
+const char *
+listener_names(void)
+{
+	return ls.names;
 }
 
 void

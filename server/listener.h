@@ -11,12 +11,17 @@
 struct listener_slot;
 
 /*
- * Bind and listen on every address of the comma-separated list (SPEC §5
- * server.listen: "127.0.0.1:7667,[::1]:7667"). Logs "listening on ADDR"
- * for each. Returns 0, or -1 after logging why.
+ * Start accepting. With sockets from the service manager (LISTEN_FDS and
+ * LISTEN_PID naming this process) those are used and list is ignored;
+ * otherwise bind and listen on every address of the comma-separated list
+ * (SPEC §5 server.listen: "127.0.0.1:7667,[::1]:7667"). Either way logs
+ * "listening on ADDR" for each. Returns 0, or -1 after logging why.
  */
 int listener_start(uv_loop_t *loop, const char *list)
 	__attribute__((warn_unused_result));
+
+/* "ADDR, ADDR" of the listening sockets, for status lines. */
+const char *listener_names(void);
 
 /* Stop accepting (shutdown). */
 void listener_stop(void);

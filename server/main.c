@@ -1,20 +1,37 @@
 /*
- * parleyd: start-up, signals and shutdown.
+ * parleyd: start-up, signals, certificate reloads and shutdown.
  *
  * Start: parse arguments, load and check the config, build the TLS
  * context, open the store and start its thread, compute the dummy hash,
- * listen, tell systemd READY=1. SIGTERM/SIGINT: BYE to everyone, stop
+ * listen (on sockets from the service manager when it passes some), tell
+ * systemd READY=1. SIGTERM/SIGINT: STOPPING=1, BYE to everyone, stop
  * accepting, let output drain, finish the store's queue, checkpoint, exit
- * 0. SIGHUP: reload the certificate and key; a bad pair is logged and the
- * old one kept.
+ * 0.
+ *
+ * Reload: on SIGHUP, and when a file in the folder of a certificate, key,
+ * client CA or CRL changes (inotify through uv_fs_event, debounced), a
+ * fresh SSL_CTX is built from the files. It replaces the current one for
+ * new connections only when everything loads, is valid now and the key
+ * matches; otherwise the reason is logged and the current one stays.
+ * Live connections keep the context they started with (each SSL holds a
+ * reference), so their sessions go on untouched.
+ *
+ * Under systemd (Type=notify): READY=1 after listening, STATUS= lines on
+ * start, reload and every few seconds, WATCHDOG=1 from a loop timer at
+ * half of WatchdogSec, STOPPING=1 at shutdown. Outside systemd the
+ * sd_notify calls do nothing.
  */
 #include <errno.h>
 #include <limits.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
 
@@ -28,13 +45,44 @@
 #include "server.h"
 #include "storage.h"
 #include "store.h"
-#include "throttle.h"
 #include "tlsctx.h"
+
+/* Quiet time after the last change in a watched folder before reloading. */
+#define RELOAD_DEBOUNCE_MS      500
+/* ... but no later than this after the first change of a burst. */
+#define RELOAD_MAX_WAIT_MS      2000
+/* Folders watched: those of four files, and of their symlink targets. */
+#define WATCH_MAX               8
+/* How often STATUS= is refreshed under systemd. */
+#define STATUS_INTERVAL_MS      10000
+/* Descriptors besides connections: listeners, store, inotify, journal. */
+#define FD_RESERVE              64
+/* Warn at start and reload when the certificate expires sooner. */
+#define EXPIRY_WARN_DAYS        14
 
 struct server srv;
 
+/* The files a TLS context is built from, and what they looked like. */
+struct file_stamp {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+	int err;                        /* errno of stat(), 0 if it worked */
+};
+
+struct watch {
+	uv_fs_event_t ev;
+	char dir[PATH_MAX];
+};
+
 static uv_signal_t sig_term, sig_int, sig_hup;
-static uv_timer_t shutdown_timer, watchdog_timer;
+static uv_timer_t shutdown_timer, watchdog_timer, status_timer, reload_timer;
+static struct watch watches[WATCH_MAX];
+static unsigned nwatches;
+static struct file_stamp stamps[4];     /* of the last reload attempt */
+static uint64_t burst_start;            /* loop ms of a burst's first event */
+static struct tlsctx_cert_info cert_now;
 
 static void
 usage(FILE *f)
@@ -49,6 +97,8 @@ usage(FILE *f)
 	    "  -V, --version       print the version and exit\n"
 	    "  -h, --help          print this help and exit\n"
 	    "\n"
+	    "Signals: SIGHUP reloads the certificate, key, client CA and CRL;\n"
+	    "SIGTERM and SIGINT shut down cleanly.\n"
 	    "Exit status: 0 after a clean shutdown or a valid configuration,\n"
 	    "1 on a configuration or start-up error.\n");
 }
@@ -80,22 +130,241 @@ check_db_dir(const char *db, char *err, size_t errlen)
 	return 0;
 }
 
-static void
-reload_tls(void)
+/* The TLS files of the config, in a fixed order; unset ones are "". */
+static const char *
+tls_file(unsigned i)
 {
-	char err[512];
-	SSL_CTX *ctx;
+	const char *f[] = { srv.cfg.certificate, srv.cfg.private_key,
+	    srv.cfg.client_ca, srv.cfg.crl };
 
-	ctx = tlsctx_server_new(srv.cfg.certificate, srv.cfg.private_key,
-	    srv.cfg.client_ca, srv.cfg.min_version, err, sizeof(err));
+	return i < 4 ? f[i] : "";
+}
+
+static SSL_CTX *
+build_ctx(char *err, size_t errlen)
+{
+	struct tlsctx_server_opts o = {
+		.cert = srv.cfg.certificate,
+		.key = srv.cfg.private_key,
+		.client_ca = srv.cfg.client_ca,
+		.crl = srv.cfg.crl,
+		.min_version = srv.cfg.min_version,
+		.require_client_cert =
+		    srv.cfg.client_auth == CONFIG_CLIENT_AUTH_REQUIRED,
+	};
+
+	return tlsctx_server_new(&o, err, errlen);
+}
+
+static void
+take_stamps(struct file_stamp out[4])
+{
+	unsigned i;
+
+	memset(out, 0, 4 * sizeof(out[0]));
+	for (i = 0; i < 4; i++) {
+		struct stat st;
+
+		if (tls_file(i)[0] == '\0')
+			continue;
+		if (stat(tls_file(i), &st) != 0) {
+			out[i].err = errno;
+			continue;
+		}
+		out[i].dev = st.st_dev;
+		out[i].ino = st.st_ino;
+		out[i].size = st.st_size;
+		out[i].mtime = st.st_mtim;
+		out[i].ctime = st.st_ctim;
+	}
+}
+
+static bool
+same_stamps(const struct file_stamp a[4], const struct file_stamp b[4])
+{
+	unsigned i;
+
+	for (i = 0; i < 4; i++)
+		if (a[i].err != b[i].err || a[i].dev != b[i].dev ||
+		    a[i].ino != b[i].ino || a[i].size != b[i].size ||
+		    a[i].mtime.tv_sec != b[i].mtime.tv_sec ||
+		    a[i].mtime.tv_nsec != b[i].mtime.tv_nsec ||
+		    a[i].ctime.tv_sec != b[i].ctime.tv_sec ||
+		    a[i].ctime.tv_nsec != b[i].ctime.tv_nsec)
+			return false;
+	return true;
+}
+
+static void
+notify_status(void)
+{
+	sd_notifyf(0, "STATUS=%u connection%s; listening on %s; certificate "
+	    "expires %s", conn_count(), conn_count() == 1 ? "" : "s",
+	    listener_names(), cert_now.not_after);
+}
+
+/* Remember and log what the new context serves; warn before expiry. */
+static void
+note_cert(SSL_CTX *ctx, const char *what)
+{
+	time_t now = time(NULL);
+
+	if (tlsctx_cert_info(ctx, &cert_now) != 0) {
+		log_warn("%s: cannot describe the certificate", what);
+		return;
+	}
+	log_info("%s: certificate %s loaded (%s, SHA-256 %s, expires %s)",
+	    what, srv.cfg.certificate, cert_now.subject, cert_now.sha256,
+	    cert_now.not_after);
+	if (cert_now.not_after_t - now < EXPIRY_WARN_DAYS * 86400)
+		log_warn("%s: the certificate expires in %lld hours", what,
+		    (long long)(cert_now.not_after_t - now) / 3600);
+}
+
+/*
+ * Build a new context and swap it in for new connections; keep the old
+ * one if anything is wrong. why says what asked ("SIGHUP", "files
+ * changed").
+ */
+static void
+reload_tls(const char *why)
+{
+	char err[PATH_MAX * 2 + 256];
+	char what[64];
+	SSL_CTX *ctx;
+	uint64_t t0 = clock_now_ms();
+
+	take_stamps(stamps);
+	snprintf(what, sizeof(what), "reload (%s)", why);
+	ctx = build_ctx(err, sizeof(err));
 	if (ctx == NULL) {
-		log_error("reload: %s; keeping the current certificate", err);
+		log_error("%s: %s; keeping the current certificate", what, err);
+		sd_notifyf(0, "STATUS=reload failed, still serving the "
+		    "previous certificate: %s", err);
 		return;
 	}
 	/* Live connections hold their own reference to the old context. */
 	SSL_CTX_free(srv.ssl_ctx);
 	srv.ssl_ctx = ctx;
-	log_info("reload: certificate %s loaded", srv.cfg.certificate);
+	note_cert(ctx, what);
+	log_debug("%s: took %llu ms", what,
+	    (unsigned long long)(clock_now_ms() - t0));
+	notify_status();
+}
+
+static void
+on_reload_timer(uv_timer_t *t)
+{
+	struct file_stamp now[4];
+
+	(void)t;
+	burst_start = 0;
+	take_stamps(now);
+	if (same_stamps(now, stamps)) {
+		log_debug("reload: watched folders changed, TLS files did not");
+		return;
+	}
+	log_info("reload: TLS files changed on disk");
+	reload_tls("files changed");
+}
+
+static void
+on_fs_event(uv_fs_event_t *h, const char *filename, int events, int status)
+{
+	uint64_t now = uv_now(srv.loop), wait = RELOAD_DEBOUNCE_MS;
+
+	(void)filename;
+	(void)events;
+	if (status < 0) {
+		struct watch *w = h->data;
+
+		log_warn("reload: watching %s failed: %s", w->dir,
+		    uv_strerror(status));
+		return;
+	}
+	if (srv.shutting_down)
+		return;
+	/* Trailing debounce, capped so a busy folder cannot hold it off. */
+	if (burst_start == 0)
+		burst_start = now;
+	if (now + wait > burst_start + RELOAD_MAX_WAIT_MS)
+		wait = burst_start + RELOAD_MAX_WAIT_MS > now ?
+		    burst_start + RELOAD_MAX_WAIT_MS - now : 0;
+	uv_timer_start(&reload_timer, on_reload_timer, wait, 0);
+}
+
+static void
+add_watch(const char *dir)
+{
+	struct watch *w;
+	unsigned i;
+	int r;
+
+	for (i = 0; i < nwatches; i++)
+		if (strcmp(watches[i].dir, dir) == 0)
+			return;
+	if (nwatches == WATCH_MAX)
+		return;
+	w = &watches[nwatches];
+	snprintf(w->dir, sizeof(w->dir), "%s", dir);
+	uv_fs_event_init(srv.loop, &w->ev);
+	w->ev.data = w;
+	nwatches++;
+	r = uv_fs_event_start(&w->ev, on_fs_event, w->dir, 0);
+	if (r != 0) {
+		log_warn("reload: cannot watch %s (%s); use SIGHUP after "
+		    "changing certificates there", w->dir, uv_strerror(r));
+		uv_close((uv_handle_t *)&w->ev, NULL);
+		return;
+	}
+	/* Watching alone must not keep the loop alive at shutdown. */
+	uv_unref((uv_handle_t *)&w->ev);
+	log_debug("reload: watching %s", w->dir);
+}
+
+/*
+ * Watch the folder of every TLS file, and the folder its symlinks lead
+ * to: an ACME client replaces a symlink in one folder (live/) and writes
+ * the new file in another (archive/).
+ */
+static void
+watch_tls_files(void)
+{
+	char copy[PATH_MAX], *real;
+	unsigned i;
+
+	for (i = 0; i < 4; i++) {
+		const char *f = tls_file(i);
+
+		if (f[0] == '\0')
+			continue;
+		snprintf(copy, sizeof(copy), "%s", f);
+		add_watch(dirname(copy));
+		if ((real = realpath(f, NULL)) != NULL) {
+			snprintf(copy, sizeof(copy), "%s", real);
+			free(real);
+			add_watch(dirname(copy));
+		}
+	}
+	take_stamps(stamps);
+}
+
+/* Make room for max_connections descriptors if the hard limit allows. */
+static void
+raise_nofile(void)
+{
+	rlim_t want = (rlim_t)srv.cfg.max_connections + FD_RESERVE;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ?
+	    want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+		log_warn("max_connections is %u but only %llu descriptors are "
+		    "allowed (raise LimitNOFILE=); extra connections will "
+		    "be refused", srv.cfg.max_connections,
+		    (unsigned long long)rl.rlim_cur);
 }
 
 static void
@@ -120,18 +389,24 @@ close_walk(uv_handle_t *h, void *arg)
 static void
 begin_shutdown(void)
 {
+	unsigned i;
+
 	if (srv.shutting_down)
 		return;
 	srv.shutting_down = true;
-	sd_notify(0, "STOPPING=1");
+	sd_notify(0, "STOPPING=1\nSTATUS=shutting down");
 	log_info("shutting down");
 	listener_stop();
 	conn_close_all("server shutting down");
 	uv_close((uv_handle_t *)&sig_term, NULL);
 	uv_close((uv_handle_t *)&sig_int, NULL);
 	uv_close((uv_handle_t *)&sig_hup, NULL);
-	if (uv_is_active((uv_handle_t *)&watchdog_timer))
-		uv_close((uv_handle_t *)&watchdog_timer, NULL);
+	uv_close((uv_handle_t *)&reload_timer, NULL);
+	uv_close((uv_handle_t *)&status_timer, NULL);
+	for (i = 0; i < nwatches; i++)
+		if (!uv_is_closing((uv_handle_t *)&watches[i].ev))
+			uv_close((uv_handle_t *)&watches[i].ev, NULL);
+	/* The watchdog (unreferenced) goes on pinging until the loop ends. */
 	/* Bounded: the loop ends when connections are gone, or at this. */
 	uv_timer_start(&shutdown_timer, on_shutdown_timer, 4000, 0);
 	uv_unref((uv_handle_t *)&shutdown_timer);
@@ -141,10 +416,12 @@ static void
 on_signal(uv_signal_t *h, int signum)
 {
 	(void)h;
-	if (signum == SIGHUP)
-		reload_tls();
-	else
+	if (signum == SIGHUP) {
+		log_info("reload: SIGHUP received");
+		reload_tls("SIGHUP");
+	} else {
 		begin_shutdown();
+	}
 }
 
 static void
@@ -152,6 +429,44 @@ on_watchdog(uv_timer_t *t)
 {
 	(void)t;
 	sd_notify(0, "WATCHDOG=1");
+}
+
+static void
+on_status_timer(uv_timer_t *t)
+{
+	(void)t;
+	notify_status();
+}
+
+/* --check-config: everything start-up checks, without starting. */
+static int
+check_config(void)
+{
+	char err[PATH_MAX * 2 + 256];
+	SSL_CTX *ctx;
+
+	ctx = build_ctx(err, sizeof(err));
+	if (ctx == NULL) {
+		fprintf(stderr, "parleyd: %s\n", err);
+		return 1;
+	}
+	if (tlsctx_cert_info(ctx, &cert_now) == 0)
+		printf("certificate %s: %s, SHA-256 %s, expires %s\n",
+		    srv.cfg.certificate, cert_now.subject, cert_now.sha256,
+		    cert_now.not_after);
+	SSL_CTX_free(ctx);
+	if (srv.cfg.client_ca[0] != '\0')
+		printf("client certificates: %s, from CAs in %s%s%s\n",
+		    srv.cfg.client_auth == CONFIG_CLIENT_AUTH_REQUIRED ?
+		    "required" : "optional", srv.cfg.client_ca,
+		    srv.cfg.crl[0] != '\0' ? ", revocations in " : "",
+		    srv.cfg.crl);
+	if (check_db_dir(srv.cfg.database, err, sizeof(err)) != 0) {
+		fprintf(stderr, "parleyd: %s\n", err);
+		return 1;
+	}
+	printf("%s: configuration ok\n", srv.cfg.path);
+	return 0;
 }
 
 int
@@ -207,11 +522,12 @@ main(int argc, char **argv)
 	}
 	if (pwhash_init() != 0)
 		fatal("cannot initialise libsodium");
+	if (check_only)
+		return check_config();
 	srv.pw.ops = srv.cfg.pwhash_ops;
 	srv.pw.mem = (size_t)srv.cfg.pwhash_mem_kib * 1024;
-	srv.ssl_ctx = tlsctx_server_new(srv.cfg.certificate,
-	    srv.cfg.private_key, srv.cfg.client_ca, srv.cfg.min_version, err,
-	    sizeof(err));
+	sd_notify(0, "STATUS=starting");
+	srv.ssl_ctx = build_ctx(err, sizeof(err));
 	if (srv.ssl_ctx == NULL) {
 		fprintf(stderr, "parleyd: %s\n", err);
 		return 1;
@@ -220,11 +536,6 @@ main(int argc, char **argv)
 		fprintf(stderr, "parleyd: %s\n", err);
 		SSL_CTX_free(srv.ssl_ctx);
 		return 1;
-	}
-	if (check_only) {
-		printf("%s: configuration ok\n", srv.cfg.path);
-		SSL_CTX_free(srv.ssl_ctx);
-		return 0;
 	}
 
 	/*
@@ -236,18 +547,21 @@ main(int argc, char **argv)
 	    srv.cfg.max_concurrent_hashes);
 	setenv("UV_THREADPOOL_SIZE", threads, 1);
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
 
 	srv.loop = uv_default_loop();
 	srv.started_ms = clock_now_ms();
+	note_cert(srv.ssl_ctx, "start");
 	if (auth_init() != 0)
 		fatal("cannot compute the dummy password hash (out of memory?)");
+	sd_notify(0, "STATUS=opening the database");
 	store = store_open(srv.cfg.database, STORE_CREATE |
 	    (srv.cfg.sync_full ? STORE_SYNC_FULL : 0), 5000, err, sizeof(err));
 	if (store == NULL)
 		fatal("%s", err);
 	if (storage_start(srv.loop, store) != 0)
 		fatal("cannot start the storage thread");
-	if (conn_init(srv.loop) != 0 || throttle_init(srv.loop) != 0)
+	if (conn_init(srv.loop) != 0)
 		fatal("cannot set up the connection handles");
 	if (listener_start(srv.loop, srv.cfg.listen) != 0)
 		fatal("cannot listen; see above");
@@ -260,12 +574,24 @@ main(int argc, char **argv)
 	uv_signal_start(&sig_hup, on_signal, SIGHUP);
 	uv_timer_init(srv.loop, &shutdown_timer);
 	uv_timer_init(srv.loop, &watchdog_timer);
+	uv_timer_init(srv.loop, &status_timer);
+	uv_timer_init(srv.loop, &reload_timer);
+	watch_tls_files();
 	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec >= 2000) {
 		/* Half the interval, from the loop: a stalled loop misses it. */
 		uv_timer_start(&watchdog_timer, on_watchdog, wd_usec / 2000,
 		    wd_usec / 2000);
+		uv_unref((uv_handle_t *)&watchdog_timer);
+		log_info("watchdog: WATCHDOG=1 every %llu ms",
+		    (unsigned long long)(wd_usec / 2000));
 	}
-	sd_notifyf(0, "READY=1\nSTATUS=serving on %s", srv.cfg.listen);
+	if (getenv("NOTIFY_SOCKET") != NULL) {
+		uv_timer_start(&status_timer, on_status_timer,
+		    STATUS_INTERVAL_MS, STATUS_INTERVAL_MS);
+		uv_unref((uv_handle_t *)&status_timer);
+	}
+	sd_notifyf(0, "READY=1\nSTATUS=0 connections; listening on %s; "
+	    "certificate expires %s", listener_names(), cert_now.not_after);
 	log_info("parleyd %s ready", PARLEY_VERSION);
 
 	uv_run(srv.loop, UV_RUN_DEFAULT);
@@ -273,7 +599,6 @@ main(int argc, char **argv)
 	/* Connections are gone (or cut off); finish the store's work. */
 	storage_stop();
 	conn_fini();
-	throttle_fini();
 	uv_walk(srv.loop, close_walk, NULL);
 	uv_run(srv.loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(srv.loop) != 0)

@@ -56,6 +56,7 @@ struct rroom {
 static struct ruser *users;
 static struct rroom *rooms;
 static unsigned nusers;
+static unsigned nsessions;
 static unsigned mark_gen;
 
 static struct ruser *
@@ -173,6 +174,7 @@ route_session_add(struct conn *c, const char (*names)[NAMES_ROOM_MAX + 1],
 		return -1;
 	s->c = c;
 	if (u != NULL) {
+		nsessions++;
 		s->user = u;
 		LIST_INSERT_HEAD(&u->sessions, s, link);
 		u->nsessions++;
@@ -201,6 +203,7 @@ route_session_add(struct conn *c, const char (*names)[NAMES_ROOM_MAX + 1],
 	s->user = u;
 	LIST_INSERT_HEAD(&u->sessions, s, link);
 	u->nsessions = 1;
+	nsessions++;
 	conn_set_session(c, s);
 	presence(u, "online");
 	return 1;
@@ -215,6 +218,7 @@ route_session_remove(struct conn *c)
 	if (s == NULL)
 		return;
 	u = s->user;
+	nsessions--;
 	LIST_REMOVE(s, link);
 	conn_set_session(c, NULL);
 	free(s);
@@ -327,6 +331,18 @@ unsigned
 route_users_online(void)
 {
 	return nusers;
+}
+
+unsigned
+route_sessions(void)
+{
+	return nsessions;
+}
+
+unsigned
+route_rooms_online(void)
+{
+	return HASH_COUNT(rooms);
 }
 
 unsigned

@@ -58,8 +58,10 @@ unsigned route_to_user(const char *user, struct conn *except,
 /* Sessions user has now (0: offline). */
 unsigned route_user_sessions(const char *user);
 
-/* Users online now. */
+/* Users online now, their sessions, and rooms with a member online. */
 unsigned route_users_online(void);
+unsigned route_sessions(void);
+unsigned route_rooms_online(void);
 
 /* Close every session of user with BYE <reason>; returns how many. */
 unsigned route_close_user(const char *user, struct conn *except,
