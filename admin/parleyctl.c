@@ -36,6 +36,7 @@
 #include "parley_limits.h"
 #include "pwhash.h"
 #include "store.h"
+#include "live.h"
 
 #define PROG            "parleyctl"
 #define DEFAULT_CONFIG  "/etc/parley/parleyd.conf"
@@ -54,6 +55,7 @@ enum {
 /* Sub-command options. */
 #define OPT_ADMIN       0x1
 #define OPT_STDIN       0x2
+#define OPT_OPTIONAL_ARG 0x4            /* one more positional, optional */
 
 struct ctl {
 	struct config cfg;
@@ -113,6 +115,8 @@ help(void)
 "       parleyctl [-c CONFIG | --db PATH] user lock NAME | user unlock NAME\n"
 "       parleyctl [-c CONFIG | --db PATH] user role NAME admin|user\n"
 "       parleyctl [-c CONFIG | --db PATH] user list\n"
+"       parleyctl [-c CONFIG | --db PATH] token revoke NAME\n"
+"       parleyctl [-c CONFIG | --db PATH] online | kick NAME [TEXT] | stats\n"
 "       parleyctl --help | --version\n"
 "\n"
 "Manage parley accounts in parleyd's database; works while parleyd runs.\n"
@@ -132,6 +136,15 @@ help(void)
 "  user lock NAME       refuse logins; user unlock NAME allows them again\n"
 "  user role NAME admin|user\n"
 "  user list            one account per line: NAME<TAB>ROLE<TAB>active|locked\n"
+"  token revoke NAME    revoke every resume token of an account\n"
+"\n"
+"  With parleyd running (through its control socket parleyd.sock beside\n"
+"  the database):\n"
+"  online               who is online: USER NAME SESSIONS per line\n"
+"  kick NAME [TEXT]     end NAME's sessions (BYE kicked: TEXT)\n"
+"  stats                the server's counters: STAT NAME VALUE per line\n"
+"  user del, user lock and user passwd also end the account's live\n"
+"  sessions, and with token revoke its tokens, when parleyd runs.\n"
 "\n"
 "Passwords are read twice from the terminal with echo off, or with\n"
 "--password-stdin as one line from standard input (the newline is dropped).\n"
@@ -139,8 +152,8 @@ help(void)
 "must not be a commonly used password.\n"
 "\n"
 "Exit status: 0 done; 1 failed (config or database error, user exists,\n"
-"no such user); 2 usage error (bad arguments, invalid name, password\n"
-"refused).\n", stdout);
+"no such user, parleyd not running for a live command); 2 usage error\n"
+"(bad arguments, invalid name, password refused).\n", stdout);
 }
 
 /* ---- passwords ---- */
@@ -408,6 +421,21 @@ store_failed(const struct ctl *c, struct store *s, int rc)
  * free, and a missing database is created only once the password passed,
  * so a refused command leaves nothing behind.
  */
+/*
+ * After an account change that must also end its live sessions: ask a
+ * running parleyd to close them. Best effort — without a server there is
+ * nothing to close.
+ */
+static void
+end_sessions(const struct ctl *c, const char *why)
+{
+	char line[128];
+
+	snprintf(line, sizeof(line), "CLOSE %s %s", c->name, why);
+	if (live_command(c->cfg.database, line, stdout, false) == LIVE_OK)
+		printf("ended the live sessions of %s\n", c->name);
+}
+
 static int
 cmd_add(struct ctl *c)
 {
@@ -460,6 +488,8 @@ cmd_del(struct ctl *c)
 	else
 		(void)store_failed(c, s, rc);
 	store_close(s);
+	if (rc == STORE_OK)
+		end_sessions(c, "account deleted");
 	return rc == STORE_OK ? EXIT_DONE : EXIT_FAILED;
 }
 
@@ -480,14 +510,21 @@ cmd_passwd(struct ctl *c)
 	}
 	if ((ret = new_hash(c, hash)) != EXIT_DONE)
 		goto out;
-	if ((rc = store_user_set_hash(s, c->name, hash)) != STORE_OK) {
+	/* A new password ends every other way in, as PASSWD does. */
+	if ((rc = store_begin(s)) != STORE_OK ||
+	    (rc = store_user_set_hash(s, c->name, hash)) != STORE_OK ||
+	    (rc = store_token_revoke(s, c->name, NULL)) != STORE_OK ||
+	    (rc = store_commit(s)) != STORE_OK) {
 		ret = store_failed(c, s, rc);
+		store_rollback(s);
 		goto out;
 	}
 	printf("changed the password of %s\n", c->name);
 	ret = EXIT_DONE;
 out:
 	store_close(s);
+	if (ret == EXIT_DONE)
+		end_sessions(c, "password changed");
 	return ret;
 }
 
@@ -505,6 +542,8 @@ set_locked(struct ctl *c, bool locked)
 	else
 		(void)store_failed(c, s, rc);
 	store_close(s);
+	if (rc == STORE_OK && locked)
+		end_sessions(c, "account locked");
 	return rc == STORE_OK ? EXIT_DONE : EXIT_FAILED;
 }
 
@@ -573,6 +612,65 @@ cmd_list(struct ctl *c)
 	return rc == STORE_OK ? EXIT_DONE : EXIT_FAILED;
 }
 
+static int
+cmd_token_revoke(struct ctl *c)
+{
+	struct store *s;
+	unsigned n = 0;
+	int rc;
+
+	if ((s = open_db(c, false)) == NULL)
+		return EXIT_FAILED;
+	rc = store_token_revoke(s, c->name, &n);
+	if (rc == STORE_OK)
+		printf("revoked %u tokens of %s\n", n, c->name);
+	else
+		(void)store_failed(c, s, rc);
+	store_close(s);
+	return rc == STORE_OK ? EXIT_DONE : EXIT_FAILED;
+}
+
+/* online, kick, stats: straight to the running server. */
+static int
+live(const struct ctl *c, const char *line, bool show_final)
+{
+	switch (live_command(c->cfg.database, line, stdout, show_final)) {
+	case LIVE_OK:
+		return EXIT_DONE;
+	case LIVE_DOWN:
+		perr("parleyd is not running (no control socket beside %s)",
+		    c->cfg.database);
+		return EXIT_FAILED;
+	default:
+		return EXIT_FAILED;
+	}
+}
+
+static int
+cmd_online(struct ctl *c)
+{
+	return live(c, "ONLINE", false);
+}
+
+static int
+cmd_stats(struct ctl *c)
+{
+	return live(c, "STATS", false);
+}
+
+static int
+cmd_kick(struct ctl *c)
+{
+	char line[256];
+	const char *text = c->arg[0] ? c->arg[0] : "";
+
+	if (strlen(text) > 128 || strpbrk(text, "\r\n") != NULL)
+		return bad_usage("kick: TEXT must be one line of at most 128 "
+		    "bytes");
+	snprintf(line, sizeof(line), "KICK %s %s", c->name, text);
+	return live(c, line, true);
+}
+
 static const struct sub subs[] = {
 	{ "add", 1, OPT_ADMIN | OPT_STDIN, cmd_add },
 	{ "del", 1, 0, cmd_del },
@@ -582,6 +680,28 @@ static const struct sub subs[] = {
 	{ "role", 2, 0, cmd_role },
 	{ "list", 0, 0, cmd_list },
 };
+
+static const struct sub token_subs[] = {
+	{ "revoke", 1, 0, cmd_token_revoke },
+};
+
+/* Commands without a group word; kick takes an optional TEXT. */
+static const struct sub top_subs[] = {
+	{ "online", 0, 0, cmd_online },
+	{ "stats", 0, 0, cmd_stats },
+	{ "kick", 1, OPT_OPTIONAL_ARG, cmd_kick },
+};
+
+static const struct sub *
+find_sub(const struct sub *list, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(list[i].name, name) == 0)
+			return &list[i];
+	return NULL;
+}
 
 /* ---- start-up ---- */
 
@@ -641,18 +761,19 @@ parse_sub(struct ctl *c, const struct sub *sub, int argc, char **argv)
 		    (sub->opts & OPT_STDIN)) {
 			c->pw_stdin = true;
 		} else if (a[0] == '-') {
-			return bad_usage("user %s: unknown option %s",
+			return bad_usage("%s: unknown option %s",
 			    sub->name, log_escape(esc, sizeof(esc), a,
 			    strlen(a)));
-		} else if (n == sub->nargs) {
-			return bad_usage("user %s: too many arguments",
+		} else if (n == sub->nargs +
+		    ((sub->opts & OPT_OPTIONAL_ARG) ? 1 : 0)) {
+			return bad_usage("%s: too many arguments",
 			    sub->name);
 		} else {
 			pos[n++] = a;
 		}
 	}
 	if (n < sub->nargs) {
-		return bad_usage("user %s: missing %s", sub->name,
+		return bad_usage("%s: missing %s", sub->name,
 		    n == 0 ? "NAME" : "argument");
 	}
 	if (sub->nargs == 0)
@@ -721,25 +842,41 @@ main(int argc, char **argv)
 
 	if (argc == 0)
 		return bad_usage("no command");
-	if (strcmp(argv[0], "user") != 0)
-		return bad_usage("unknown command %s", log_escape(esc,
-		    sizeof(esc), argv[0], strlen(argv[0])));
-	if (argc < 2)
-		return bad_usage("user: missing sub-command");
-	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
-		if (strcmp(argv[1], subs[i].name) == 0)
-			sub = &subs[i];
-	if (sub == NULL)
-		return bad_usage("unknown command user %s", log_escape(esc,
-		    sizeof(esc), argv[1], strlen(argv[1])));
-	for (i = 2; i < (size_t)argc; i++) {
+	if ((sub = find_sub(top_subs, sizeof(top_subs) / sizeof(top_subs[0]),
+	    argv[0])) != NULL) {
+		argc -= 1;
+		argv += 1;
+	} else {
+		const struct sub *group;
+		size_t n;
+
+		if (strcmp(argv[0], "user") == 0) {
+			group = subs;
+			n = sizeof(subs) / sizeof(subs[0]);
+		} else if (strcmp(argv[0], "token") == 0) {
+			group = token_subs;
+			n = sizeof(token_subs) / sizeof(token_subs[0]);
+		} else {
+			return bad_usage("unknown command %s", log_escape(esc,
+			    sizeof(esc), argv[0], strlen(argv[0])));
+		}
+		if (argc < 2)
+			return bad_usage("%s: missing sub-command", argv[0]);
+		if ((sub = find_sub(group, n, argv[1])) == NULL)
+			return bad_usage("unknown command %s %s", argv[0],
+			    log_escape(esc, sizeof(esc), argv[1],
+			    strlen(argv[1])));
+		argc -= 2;
+		argv += 2;
+	}
+	for (i = 0; i < (size_t)argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 ||
 		    strcmp(argv[i], "-h") == 0) {
 			help();
 			return EXIT_DONE;
 		}
 	}
-	if ((ret = parse_sub(&c, sub, argc - 2, argv + 2)) != EXIT_DONE)
+	if ((ret = parse_sub(&c, sub, argc, argv)) != EXIT_DONE)
 		return ret;
 	if ((ret = settings(&c, config, db)) != EXIT_DONE)
 		return ret;

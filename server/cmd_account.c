@@ -16,6 +16,7 @@
 #include "log.h"
 #include "route.h"
 #include "server.h"
+#include "stats.h"
 #include "storage.h"
 #include "store.h"
 #include "token.h"
@@ -278,34 +279,16 @@ stats_run(struct store *s, struct storage_job *sj)
 static void
 stats_finish(struct cmd_job *j)
 {
-	struct stat_line {
-		const char *name;
-		unsigned long long value;
-	} lines[] = {
-		{ "connections", conn_count() },
-		{ "sessions", route_sessions() },
-		{ "users_online", route_users_online() },
-		{ "users", j->num },
-		{ "rooms", j->last },
-		{ "rooms_active", route_rooms_online() },
-		{ "messages_routed", srv.stats.msgs_routed },
-		{ "messages_stored", srv.stats.msgs_stored },
-		{ "messages_total", (unsigned long long)j->when },
-		{ "logins_ok", srv.stats.logins_ok },
-		{ "logins_failed", srv.stats.logins_failed },
-		{ "hash_queue", auth_queue_depth() },
-		{ "store_queue", storage_pending() },
-		{ "bytes_in", srv.stats.bytes_in },
-		{ "bytes_out", srv.stats.bytes_out },
-		{ "connections_total", srv.stats.conns_total },
-		{ "uptime", (unsigned long long)
-		    ((clock_now_ms() - (int64_t)srv.started_ms) / 1000) },
+	struct store_counts sc = {
+		.users = j->num, .rooms = j->last,
+		.last_msg_id = (uint64_t)j->when,
 	};
-	size_t i;
+	struct stat_line lines[STATS_MAX];
+	size_t i, n = stats_collect(lines, &sc);
 
-	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+	for (i = 0; i < n; i++)
 		conn_printf(j->c, "STAT %s %llu", lines[i].name, lines[i].value);
-	conn_printf(j->c, "OK STATS %zu", sizeof(lines) / sizeof(lines[0]));
+	conn_printf(j->c, "OK STATS %zu", n);
 }
 
 void

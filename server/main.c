@@ -39,6 +39,7 @@
 #include "clock.h"
 #include "config.h"
 #include "conn.h"
+#include "setup.h"
 #include "listener.h"
 #include "log.h"
 #include "pwhash.h"
@@ -397,6 +398,7 @@ begin_shutdown(void)
 	sd_notify(0, "STOPPING=1\nSTATUS=shutting down");
 	log_info("shutting down");
 	listener_stop();
+	setup_services_stop();
 	conn_close_all("server shutting down");
 	uv_close((uv_handle_t *)&sig_term, NULL);
 	uv_close((uv_handle_t *)&sig_int, NULL);
@@ -565,6 +567,8 @@ main(int argc, char **argv)
 		fatal("cannot set up the connection handles");
 	if (listener_start(srv.loop, srv.cfg.listen) != 0)
 		fatal("cannot listen; see above");
+	if (setup_services_start(srv.loop, err, sizeof(err)) != 0)
+		fatal("%s", err);
 
 	uv_signal_init(srv.loop, &sig_term);
 	uv_signal_init(srv.loop, &sig_int);
@@ -599,6 +603,7 @@ main(int argc, char **argv)
 	/* Connections are gone (or cut off); finish the store's work. */
 	storage_stop();
 	conn_fini();
+	setup_services_fini();
 	uv_walk(srv.loop, close_walk, NULL);
 	uv_run(srv.loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(srv.loop) != 0)

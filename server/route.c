@@ -366,3 +366,19 @@ route_close_user(const char *user, struct conn *except, const char *reason)
 	}
 	return n;
 }
+
+size_t
+route_list_users(size_t from, struct route_user_info *out, size_t max)
+{
+	struct ruser *u;
+	size_t i = 0, n = 0;
+
+	for (u = users; u != NULL && n < max; u = u->hh.next, i++) {
+		if (i < from)
+			continue;
+		memcpy(out[n].name, u->name, sizeof(out[n].name));
+		out[n].sessions = u->nsessions;
+		n++;
+	}
+	return n;
+}

@@ -63,6 +63,17 @@ unsigned route_users_online(void);
 unsigned route_sessions(void);
 unsigned route_rooms_online(void);
 
+struct route_user_info {
+	char name[NAMES_USER_MAX + 1];
+	unsigned sessions;
+};
+
+/*
+ * Copy up to max online users, skipping the first `from` in the table's
+ * order, into out. Returns how many were copied (fewer than max: done).
+ */
+size_t route_list_users(size_t from, struct route_user_info *out, size_t max);
+
 /* Close every session of user with BYE <reason>; returns how many. */
 unsigned route_close_user(const char *user, struct conn *except,
     const char *reason);

@@ -83,20 +83,6 @@ token_init(const char *keyfile, char *err, size_t errlen)
 	return 0;
 }
 
-int
-token_keyfile(const char *database, char *out, size_t outlen)
-{
-	const char *slash = strrchr(database, '/');
-	int n;
-
-	if (slash == NULL)
-		n = snprintf(out, outlen, "token.key");
-	else
-		n = snprintf(out, outlen, "%.*s/token.key",
-		    (int)(slash - database), database);
-	return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
-}
-
 void
 token_fini(void)
 {

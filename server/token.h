@@ -24,9 +24,6 @@
 int token_init(const char *keyfile, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
-/* The key file's path: token.key in the database's folder. 0 or -1. */
-int token_keyfile(const char *database, char *out, size_t outlen);
-
 /* Wipe the key. */
 void token_fini(void);
 
