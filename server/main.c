@@ -61,8 +61,6 @@
 /* Warn at start and reload when the certificate expires sooner. */
 #define EXPIRY_WARN_DAYS        14
 
-struct server srv;
-
 /* The files a TLS context is built from, and what they looked like. */
 struct file_stamp {
 	dev_t dev;
