@@ -276,6 +276,15 @@ route_room_join(const char *room, const char *user)
 
 	if (u == NULL)
 		return 0;
+	/* Already in (another session joined first): nothing to announce. */
+	r = find_room(room);
+	if (r != NULL) {
+		struct rmember *m;
+
+		LIST_FOREACH(m, &u->rooms, in_user)
+			if (m->room == r)
+				return 0;
+	}
 	if (add_member(u, room) == NULL)
 		return -1;
 	r = find_room(room);
