@@ -16,11 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "parley_limits.h"
 
-enum kind { K_STR, K_PATH, K_BOOL, K_UINT, K_TLSVER, K_SYNC };
+enum kind { K_STR, K_PATH, K_BOOL, K_UINT, K_TLSVER, K_SYNC, K_CLIENTAUTH };
 
 struct key {
 	const char *section;
@@ -46,6 +47,9 @@ static const struct key keys[] = {
 	PATHK("tls", "certificate", certificate),
 	PATHK("tls", "private_key", private_key),
 	PATHK("tls", "client_ca", client_ca),
+	PATHK("tls", "crl", crl),
+	{ "tls", "client_auth", K_CLIENTAUTH,
+	  offsetof(struct config, client_auth), 0, 0, 0, 0 },
 	{ "tls", "min_version", K_TLSVER, offsetof(struct config, min_version),
 	  0, 0, 0, 0 },
 	PATHK("storage", "database", database),
@@ -84,6 +88,7 @@ config_defaults(struct config *c)
 	    PARLEY_DEFAULT_PORT);
 	(void)config_resolve(c->dir, "server.crt", c->certificate);
 	(void)config_resolve(c->dir, "server.key", c->private_key);
+	c->client_auth = CONFIG_CLIENT_AUTH_OPTIONAL;
 	c->min_version = TLS1_2_VERSION;
 	(void)config_resolve(c->dir, "parley.db", c->database);
 	c->sync_full = false;
@@ -164,6 +169,9 @@ set_key(struct config *c, const struct key *k, const char *v)
 		return NULL;
 	case K_PATH:
 		if (v[0] == '\0') {
+			/* Only optional files may be switched off by "". */
+			if (field != c->client_ca && field != c->crl)
+				return "a path is required";
 			field[0] = '\0';
 			return NULL;
 		}
@@ -178,6 +186,14 @@ set_key(struct config *c, const struct key *k, const char *v)
 			c->min_version = TLS1_3_VERSION;
 		else
 			return "expected 1.2 or 1.3";
+		return NULL;
+	case K_CLIENTAUTH:
+		if (!strcmp(v, "optional"))
+			c->client_auth = CONFIG_CLIENT_AUTH_OPTIONAL;
+		else if (!strcmp(v, "required"))
+			c->client_auth = CONFIG_CLIENT_AUTH_REQUIRED;
+		else
+			return "expected optional or required";
 		return NULL;
 	case K_SYNC:
 		if (!strcmp(v, "normal"))
@@ -231,6 +247,7 @@ int
 config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
 	struct parse_ctx p = { c, err, errlen, false };
+	struct stat st;
 	char *real, *slash;
 	FILE *f;
 	int r;
@@ -264,7 +281,18 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", c->path, strerror(errno));
 		return -1;
 	}
+	/* A folder opens fine and reads as nothing: refuse it by name. */
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", c->path);
+		fclose(f);
+		return -1;
+	}
 	r = ini_parse_file(f, on_entry, &p);
+	if (ferror(f) && !p.failed && r == 0) {
+		snprintf(err, errlen, "%s: read error", c->path);
+		fclose(f);
+		return -1;
+	}
 	fclose(f);
 	if (p.failed)
 		return -1;
@@ -275,6 +303,18 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 	if (c->name[0] == '\0' || strchr(c->name, ' ') != NULL) {
 		snprintf(err, errlen, "%s: [server] name must be one word",
 		    c->path);
+		return -1;
+	}
+	/* Settings that mean nothing alone are mistakes, not no-ops. */
+	if (c->client_ca[0] == '\0' && c->crl[0] != '\0') {
+		snprintf(err, errlen, "%s: [tls] crl is set but client_ca is "
+		    "not; a CRL applies to client certificates", c->path);
+		return -1;
+	}
+	if (c->client_ca[0] == '\0' &&
+	    c->client_auth == CONFIG_CLIENT_AUTH_REQUIRED) {
+		snprintf(err, errlen, "%s: [tls] client_auth = required needs "
+		    "client_ca", c->path);
 		return -1;
 	}
 	return 0;

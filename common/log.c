@@ -40,6 +40,10 @@ log_set_level(enum log_level max_level)
 
 static void
 log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+static void
+log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 {
 	char line[2048];
 	size_t n = 0;
@@ -92,28 +96,31 @@ fatal(const char *fmt, ...)
 	exit(1);
 }
 
+/* Bytes the escaped form of ch takes. */
+static size_t
+escaped_len(unsigned char ch)
+{
+	return (ch >= 0x20 && ch < 0x7f && ch != '\\') ? 1 : 4;
+}
+
 char *
 log_escape(char *out, size_t cap, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t o = 0, i;
+	size_t o = 0, i, need = 0, room;
 
 	if (cap == 0)
 		return out;
+	for (i = 0; i < len && need < cap; i++)
+		need += escaped_len((unsigned char)s[i]);
+	/* Cut only what does not fit, and then say so with "...". */
+	room = (need < cap) ? cap - 1 : (cap >= 4 ? cap - 4 : 0);
 	for (i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)s[i];
-		size_t need = (ch >= 0x20 && ch < 0x7f && ch != '\\') ? 1 : 4;
 
-		/* Keep room for "..." and the NUL. */
-		if (o + need + 4 > cap) {
-			if (cap >= 4) {
-				o = o + 4 > cap ? cap - 4 : o;
-				memcpy(out + o, "...", 3);
-				o += 3;
-			}
+		if (o + escaped_len(ch) > room)
 			break;
-		}
-		if (need == 1) {
+		if (escaped_len(ch) == 1) {
 			out[o++] = (char)ch;
 		} else {
 			out[o++] = '\\';
@@ -122,6 +129,10 @@ log_escape(char *out, size_t cap, const char *s, size_t len)
 			out[o++] = hex[ch & 0xf];
 		}
 	}
-	out[o < cap ? o : cap - 1] = '\0';
+	if (i < len && cap >= 4) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
 	return out;
 }

@@ -40,7 +40,7 @@ enum pwpolicy {
 	PWPOLICY_OK,
 	PWPOLICY_TOO_SHORT,
 	PWPOLICY_TOO_LONG,
-	PWPOLICY_BAD_UTF8,         /* invalid UTF-8, NUL or control characters */
+	PWPOLICY_BAD_UTF8,         /* invalid UTF-8, NUL or controls (TAB is allowed) */
 	PWPOLICY_COMMON,           /* on the common-passwords list */
 };
 
