@@ -256,7 +256,8 @@ cmd_kick(struct conn *c, struct line_cursor *lc)
 	if ((j = cmd_job_new(c, kick_run, kick_finish, 0)) == NULL)
 		return;
 	snprintf(j->target, sizeof(j->target), "%s", user);
-	memcpy(j->text, text, tlen);
+	if (tlen > 0)
+		memcpy(j->text, text, tlen);
 	j->text[tlen] = '\0';
 	cmd_job_submit(j);
 }

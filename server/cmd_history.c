@@ -99,6 +99,12 @@ cmd_history(struct conn *c, struct line_cursor *lc)
 	}
 	if (limit > HISTORY_LIMIT_MAX)
 		limit = HISTORY_LIMIT_MAX;
+	/*
+	 * The store reads before-id 0 as "no bound"; a client that sends 0
+	 * asks for ids below 0, of which there are none (ids start at 1).
+	 */
+	if (have && before == 0)
+		before = 1;
 	/* Room for every line the store may return; trimmed when answering. */
 	j = cmd_job_new(c, history_run, history_finish,
 	    (size_t)limit * (srv.cfg.max_line_bytes + 128));
@@ -148,9 +154,10 @@ cmd_sync(struct conn *c, struct line_cursor *lc)
 	bool have;
 	struct cmd_job *j;
 
-	if (!cmd_arg_u64(c, lc, &since, &have) || !have) {
-		if (!have)
-			conn_err(c, "BAD_ARGS", "usage: SYNC <since-id> [limit]");
+	if (!cmd_arg_u64(c, lc, &since, &have))
+		return;
+	if (!have) {
+		conn_err(c, "BAD_ARGS", "usage: SYNC <since-id> [limit]");
 		return;
 	}
 	if (!cmd_arg_u64(c, lc, &limit, &have) || !cmd_no_more_args(c, lc))
