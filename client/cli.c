@@ -5,9 +5,10 @@
  * logs in through session.c, sends its commands one at a time and waits
  * for each final line, so the exit code always reflects what the server
  * said: 0 for OK, 5 for ERR, 6 when the connection went away. Output is one
- * record per line with network text escaped (display.c); errors go to
- * stderr. While waiting on standard input or for messages, a PING now and
- * then keeps the server's idle timeout from closing the session.
+ * record per line with network text escaped (display.c) or as JSON
+ * (record.c); errors go to stderr. While waiting on standard input, a PING
+ * now and then keeps the server's idle timeout from closing the session.
+ * listen, the one long-running command, lives in listen.c.
  */
 #include "cli.h"
 
@@ -19,9 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "creds.h"
 #include "display.h"
 #include "line.h"
 #include "names.h"
+#include "record.h"
 #include "utf8.h"
 
 /* Retries of a SEND the server answered RATE_LIMITED or UNAVAILABLE. */
@@ -33,10 +36,10 @@ struct cli_cmd {
 	const char *name;
 	int (*run)(const struct session_opts *, int, char **);
 	const char *synopsis;
+	const char *what;
 };
 
 static int cmd_send(const struct session_opts *, int, char **);
-static int cmd_listen(const struct session_opts *, int, char **);
 static int cmd_history(const struct session_opts *, int, char **);
 static int cmd_join(const struct session_opts *, int, char **);
 static int cmd_leave(const struct session_opts *, int, char **);
@@ -45,23 +48,26 @@ static int cmd_who(const struct session_opts *, int, char **);
 static int cmd_whoami(const struct session_opts *, int, char **);
 
 static const struct cli_cmd commands[] = {
-	{ "send", cmd_send, "send [-v] TARGET TEXT...   send one message "
-	    "(TEXT '-': one message per line of stdin; -v prints ids)" },
-	{ "listen", cmd_listen, "listen [--count N] [--join ROOM]...   print "
-	    "incoming messages: ID TIME FROM TO TEXT" },
-	{ "history", cmd_history, "history TARGET [-n N]   print the last N "
-	    "(default 50, max 500) messages: ID TIME FROM TO TEXT" },
-	{ "join", cmd_join, "join ROOM   join (or create) a room" },
-	{ "leave", cmd_leave, "leave ROOM   leave a room" },
-	{ "rooms", cmd_rooms, "rooms   list rooms: ROOM MEMBERS" },
-	{ "who", cmd_who, "who ROOM   list members: USER online|offline" },
-	{ "whoami", cmd_whoami, "whoami   print your user name and role" },
+	{ "send", cmd_send, "send [-v] TARGET TEXT...",
+	    "send one message; TEXT '-' sends each line of stdin,\n"
+	    "                     -v prints the ids" },
+	{ "listen", cli_listen,
+	    "listen [--count N] [--json] [--join ROOM]... [--no-reconnect]",
+	    "print incoming messages, one a line: ID TIME FROM TO\n"
+	    "                     TEXT (or JSON); reconnects and catches up" },
+	{ "history", cmd_history, "history TARGET [-n N] [--json]",
+	    "print the last N messages (default 50, max 500)" },
+	{ "join", cmd_join, "join ROOM", "join (or create) a room" },
+	{ "leave", cmd_leave, "leave ROOM", "leave a room" },
+	{ "rooms", cmd_rooms, "rooms", "list rooms: ROOM MEMBERS" },
+	{ "who", cmd_who, "who ROOM", "list members: USER online|offline" },
+	{ "whoami", cmd_whoami, "whoami", "print your user name and role" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
-static int
-usage_err(const char *cmd, const char *what)
+int
+cli_usage_err(const char *cmd, const char *what)
 {
 	session_errorf("%s: %s (see parley --help)", cmd, what);
 	return SESSION_EXIT_USAGE;
@@ -84,22 +90,21 @@ parse_target(const char *cmd, const char *arg, char out[NAMES_ROOM_MAX + 1])
 	else
 		r = names_user_norm(arg, strlen(arg), out);
 	if (r != 0)
-		return usage_err(cmd, "the target must be a user name or a "
+		return cli_usage_err(cmd, "the target must be a user name or a "
 		    "#room");
 	return SESSION_EXIT_OK;
 }
 
-static int
-parse_room(const char *cmd, const char *arg, char out[NAMES_ROOM_MAX + 1])
+int
+cli_parse_room(const char *cmd, const char *arg, char out[NAMES_ROOM_MAX + 1])
 {
 	if (names_room_norm(arg, strlen(arg), out) != 0)
-		return usage_err(cmd, "expected a room name like #general");
+		return cli_usage_err(cmd, "expected a room name like #general");
 	return SESSION_EXIT_OK;
 }
 
-/* A decimal number in [min, max]. Returns 0 or -1. */
-static int
-parse_count(const char *s, unsigned long long min, unsigned long long max,
+int
+cli_parse_count(const char *s, unsigned long long min, unsigned long long max,
     unsigned long long *out)
 {
 	char *end;
@@ -113,9 +118,8 @@ parse_count(const char *s, unsigned long long min, unsigned long long max,
 	return 0;
 }
 
-/* Report a failure to write standard output; quiet for a closed pipe. */
-static int
-output_done(void)
+int
+cli_output_done(void)
 {
 	if (fflush(stdout) == 0 && !ferror(stdout))
 		return SESSION_EXIT_OK;
@@ -134,27 +138,40 @@ sleep_ms(int ms)
 		continue;
 }
 
-/* Print a MSG or HIST record as "ID TIME FROM TO TEXT". */
+/* Print a MSG or HIST record, plain or JSON. */
 static int
-print_record(const char *line, size_t len)
+print_record(const char *line, size_t len, bool json)
 {
-	struct session_msg m;
+	struct proto_msg m;
+	char esc[256];
 
-	if (session_parse_msg(line, len, &m) != 0) {
-		fflush(stdout);
-		fputs("parley: ignoring a malformed line from the server: ",
-		    stderr);
-		display_put(stderr, line, len);
-		fputc('\n', stderr);
+	if (proto_parse_msg(line, len, &m) != 0) {
+		display_escape(esc, sizeof(esc), line, len);
+		session_errorf("ignoring a malformed line from the server: %s",
+		    esc);
 		return -1;
 	}
-	fputs(m.id, stdout);
-	fputc(' ', stdout);
-	display_puts(stdout, m.time);
-	printf(" %s %s ", m.from, m.to);
-	display_put(stdout, m.text, m.text_len);
-	fputc('\n', stdout);
+	record_print(stdout, &m, json);
 	return 0;
+}
+
+/*
+ * Connect and log in for one command: the password is asked for (or read
+ * from stdin) once and wiped as soon as the server accepted it.
+ */
+static int
+start(const struct session_opts *o, struct session **s)
+{
+	struct creds *cr;
+	int rc;
+
+	cr = creds_new(o->user, o->cert != NULL && !o->password_stdin,
+	    o->password_stdin, false);
+	if (cr == NULL)
+		return SESSION_EXIT_USAGE;
+	rc = session_start(o, cr, NULL, NULL, s);
+	creds_free(cr);
+	return rc;
 }
 
 /*
@@ -175,8 +192,8 @@ run_command(struct session *s, const char *what, session_line_cb *on_data,
 	rc = session_await(s, on_data, arg, &l, &n);
 	if (rc != SESSION_EXIT_OK)
 		return rc;
-	if (!session_keyword_is(l, n, "OK")) {
-		session_report_err(what, l, n);
+	if (!proto_keyword_is(l, n, "OK")) {
+		proto_report_err(what, l, n);
 		return SESSION_EXIT_REFUSED;
 	}
 	if (line != NULL) {
@@ -194,7 +211,7 @@ finish(struct session *s, int rc)
 		(void)session_quit(s);
 	session_free(s);
 	if (rc == SESSION_EXIT_OK)
-		rc = output_done();
+		rc = cli_output_done();
 	else
 		fflush(stdout);
 	return rc;
@@ -218,18 +235,18 @@ send_one(struct session *s, const char *target, const char *text,
 		rc = session_await(s, NULL, NULL, &line, &llen);
 		if (rc != SESSION_EXIT_OK)
 			return rc;
-		if (session_keyword_is(line, llen, "OK"))
+		if (proto_keyword_is(line, llen, "OK"))
 			break;
 		/* "Nothing was done; the client may retry" (SPEC §2). */
 		if (tries < SEND_RETRIES &&
-		    (session_keyword_is(line, llen, "ERR RATE_LIMITED") ||
-		    session_keyword_is(line, llen, "ERR UNAVAILABLE"))) {
+		    (proto_keyword_is(line, llen, "ERR RATE_LIMITED") ||
+		    proto_keyword_is(line, llen, "ERR UNAVAILABLE"))) {
 			sleep_ms(delay);
 			delay = delay * 2 > SEND_RETRY_MAX_MS ?
 			    SEND_RETRY_MAX_MS : delay * 2;
 			continue;
 		}
-		session_report_err("send failed", line, llen);
+		proto_report_err("send failed", line, llen);
 		return SESSION_EXIT_REFUSED;
 	}
 	if (verbose) {
@@ -245,8 +262,8 @@ send_one(struct session *s, const char *target, const char *text,
 	return SESSION_EXIT_OK;
 }
 
-static int
-ping(struct session *s)
+int
+cli_ping(struct session *s)
 {
 	char *line;
 	size_t len;
@@ -258,14 +275,8 @@ ping(struct session *s)
 	return session_await(s, NULL, NULL, &line, &len);
 }
 
-/*
- * One turn of waiting, after the caller has handled what the server sent
- * (session_pump): send a keepalive PING when due, else sleep in poll()
- * until the server or fd (if >= 0) has something or the next PING is due.
- * Sets *ready when fd is readable.
- */
-static int
-wait_input(struct session *s, int fd, bool *ready)
+int
+cli_wait_input(struct session *s, int fd, bool *ready)
 {
 	struct pollfd p[2];
 	int timeout, n;
@@ -273,7 +284,7 @@ wait_input(struct session *s, int fd, bool *ready)
 	*ready = false;
 	timeout = SESSION_KEEPALIVE_MS - session_idle_ms(s);
 	if (timeout <= 0)
-		return ping(s);
+		return cli_ping(s);
 	p[0].fd = session_fd(s);
 	p[0].events = POLLIN;
 	p[1].fd = fd;
@@ -325,7 +336,7 @@ send_stdin(struct session *s, const char *target, bool verbose)
 		rc = session_pump(s, NULL, NULL);
 		if (rc != SESSION_EXIT_OK)
 			goto out;
-		rc = wait_input(s, STDIN_FILENO, &ready);
+		rc = cli_wait_input(s, STDIN_FILENO, &ready);
 		if (rc != SESSION_EXIT_OK)
 			goto out;
 		if (!ready)
@@ -374,15 +385,15 @@ cmd_send(const struct session_opts *o, int argc, char **argv)
 		    strcmp(argv[i], "--verbose") == 0)
 			verbose = true;
 		else
-			return usage_err("send", "unknown option");
+			return cli_usage_err("send", "unknown option");
 	}
 	if (i >= argc)
-		return usage_err("send", "missing TARGET");
+		return cli_usage_err("send", "missing TARGET");
 	if ((rc = parse_target("send", argv[i], target)) != SESSION_EXIT_OK)
 		return rc;
 	i++;
 	if (i >= argc)
-		return usage_err("send", "missing TEXT");
+		return cli_usage_err("send", "missing TEXT");
 	if (argc - i == 1 && strcmp(argv[i], "-") == 0) {
 		from_stdin = true;
 	} else {
@@ -402,12 +413,12 @@ cmd_send(const struct session_opts *o, int argc, char **argv)
 		}
 		if (!cli_text_ok(text, len)) {
 			free(text);
-			return usage_err("send", "TEXT must be non-empty UTF-8 "
+			return cli_usage_err("send", "TEXT must be non-empty UTF-8 "
 			    "without control characters");
 		}
 	}
 
-	rc = session_start(o, NULL, NULL, &s);
+	rc = start(o, &s);
 	if (rc != SESSION_EXIT_OK) {
 		free(text);
 		return rc;
@@ -420,114 +431,15 @@ cmd_send(const struct session_opts *o, int argc, char **argv)
 	return finish(s, rc);
 }
 
-/* ---- listen --------------------------------------------------------- */
-
-struct listen_state {
-	unsigned long long want;        /* 0: forever */
-	unsigned long long got;
-	bool out_failed;
-};
-
-static bool
-listen_done(const struct listen_state *st)
-{
-	return st->out_failed || (st->want != 0 && st->got >= st->want);
-}
-
-static void
-listen_event(void *arg, const char *line, size_t len)
-{
-	struct listen_state *st = arg;
-
-	if (!session_keyword_is(line, len, "MSG") || listen_done(st))
-		return;
-	if (print_record(line, len) != 0)
-		return;
-	st->got++;
-	if (fflush(stdout) != 0)
-		st->out_failed = true;
-}
-
-static int
-cmd_listen(const struct session_opts *o, int argc, char **argv)
-{
-	char (*rooms)[NAMES_ROOM_MAX + 1] = NULL;
-	char cmd[NAMES_ROOM_MAX + 8];
-	struct listen_state st = { 0, 0, false };
-	struct session *s;
-	const char *val;
-	bool ready;
-	int i, nrooms = 0, rc;
-
-	rooms = calloc((size_t)argc, sizeof(*rooms));
-	if (rooms == NULL) {
-		session_errorf("out of memory");
-		return SESSION_EXIT_USAGE;
-	}
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--count") == 0 ||
-		    strcmp(argv[i], "-n") == 0) {
-			if (++i >= argc)
-				goto usage;
-			val = argv[i];
-			if (parse_count(val, 1, ~0ULL, &st.want) != 0) {
-				free(rooms);
-				return usage_err("listen", "--count needs a "
-				    "positive number");
-			}
-		} else if (strncmp(argv[i], "--count=", 8) == 0) {
-			if (parse_count(argv[i] + 8, 1, ~0ULL, &st.want) != 0) {
-				free(rooms);
-				return usage_err("listen", "--count needs a "
-				    "positive number");
-			}
-		} else if (strcmp(argv[i], "--join") == 0) {
-			if (++i >= argc)
-				goto usage;
-			rc = parse_room("listen", argv[i], rooms[nrooms]);
-			if (rc != SESSION_EXIT_OK) {
-				free(rooms);
-				return rc;
-			}
-			nrooms++;
-		} else {
-			goto usage;
-		}
-	}
-
-	rc = session_start(o, listen_event, &st, &s);
-	if (rc != SESSION_EXIT_OK) {
-		free(rooms);
-		return rc;
-	}
-	for (i = 0; i < nrooms && rc == SESSION_EXIT_OK; i++) {
-		snprintf(cmd, sizeof(cmd), "JOIN %s", rooms[i]);
-		rc = run_command(s, "join failed", NULL, NULL, NULL, NULL, cmd);
-	}
-	free(rooms);
-	while (rc == SESSION_EXIT_OK) {
-		/* Final lines (OK PING) need no handling. */
-		rc = session_pump(s, NULL, NULL);
-		if (rc != SESSION_EXIT_OK || listen_done(&st))
-			break;
-		rc = wait_input(s, -1, &ready);
-	}
-	if (rc == SESSION_EXIT_OK && st.out_failed)
-		rc = output_done();
-	return finish(s, rc);
-usage:
-	free(rooms);
-	return usage_err("listen", "usage: listen [--count N] [--join ROOM]");
-}
-
 /* ---- history and the small commands -------------------------------- */
 
 static void
 history_line(void *arg, const char *line, size_t len)
 {
-	(void)arg;
-	if (session_keyword_is(line, len, "HIST"))
-		(void)print_record(line, len);
+	const bool *json = arg;
+
+	if (proto_keyword_is(line, len, "HIST"))
+		(void)print_record(line, len, *json);
 }
 
 static int
@@ -536,15 +448,17 @@ cmd_history(const struct session_opts *o, int argc, char **argv)
 	char target[NAMES_ROOM_MAX + 1], cmd[NAMES_ROOM_MAX + 40];
 	unsigned long long n = HISTORY_LIMIT_DEFAULT;
 	struct session *s;
-	bool have_target = false;
+	bool have_target = false, json = false;
 	int i, rc;
 
 	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-n") == 0 ||
+		if (strcmp(argv[i], "--json") == 0) {
+			json = true;
+		} else if (strcmp(argv[i], "-n") == 0 ||
 		    strcmp(argv[i], "--limit") == 0) {
-			if (++i >= argc || parse_count(argv[i], 1,
+			if (++i >= argc || cli_parse_count(argv[i], 1,
 			    HISTORY_LIMIT_MAX, &n) != 0)
-				return usage_err("history", "-n needs a number "
+				return cli_usage_err("history", "-n needs a number "
 				    "from 1 to 500");
 		} else if (!have_target) {
 			rc = parse_target("history", argv[i], target);
@@ -552,18 +466,18 @@ cmd_history(const struct session_opts *o, int argc, char **argv)
 				return rc;
 			have_target = true;
 		} else {
-			return usage_err("history", "usage: history TARGET "
-			    "[-n N]");
+			return cli_usage_err("history", "usage: history TARGET "
+			    "[-n N] [--json]");
 		}
 	}
 	if (!have_target)
-		return usage_err("history", "missing TARGET");
+		return cli_usage_err("history", "missing TARGET");
 	snprintf(cmd, sizeof(cmd), "HISTORY %s %llu", target, n);
 
-	rc = session_start(o, NULL, NULL, &s);
+	rc = start(o, &s);
 	if (rc != SESSION_EXIT_OK)
 		return rc;
-	rc = run_command(s, "history failed", history_line, NULL, NULL, NULL,
+	rc = run_command(s, "history failed", history_line, &json, NULL, NULL,
 	    cmd);
 	return finish(s, rc);
 }
@@ -575,7 +489,7 @@ fields_line(void *arg, const char *line, size_t len)
 	const char *kw = arg;
 	size_t k = strlen(kw);
 
-	if (!session_keyword_is(line, len, kw) || len <= k + 1)
+	if (!proto_keyword_is(line, len, kw) || len <= k + 1)
 		return;
 	line += k + 1;
 	len -= k + 1;
@@ -604,7 +518,7 @@ simple(const struct session_opts *o, const char *what, const char *cmdline,
 	const char *rest;
 	int rc;
 
-	rc = session_start(o, NULL, NULL, &s);
+	rc = start(o, &s);
 	if (rc != SESSION_EXIT_OK)
 		return rc;
 	/* The callback only reads kw; the cast drops const for void *. */
@@ -630,8 +544,8 @@ cmd_join(const struct session_opts *o, int argc, char **argv)
 	int rc;
 
 	if (argc != 2)
-		return usage_err("join", "usage: join ROOM");
-	if ((rc = parse_room("join", argv[1], room)) != SESSION_EXIT_OK)
+		return cli_usage_err("join", "usage: join ROOM");
+	if ((rc = cli_parse_room("join", argv[1], room)) != SESSION_EXIT_OK)
 		return rc;
 	snprintf(cmd, sizeof(cmd), "JOIN %s", room);
 	return simple(o, "join failed", cmd, NULL, NULL, false);
@@ -644,8 +558,8 @@ cmd_leave(const struct session_opts *o, int argc, char **argv)
 	int rc;
 
 	if (argc != 2)
-		return usage_err("leave", "usage: leave ROOM");
-	if ((rc = parse_room("leave", argv[1], room)) != SESSION_EXIT_OK)
+		return cli_usage_err("leave", "usage: leave ROOM");
+	if ((rc = cli_parse_room("leave", argv[1], room)) != SESSION_EXIT_OK)
 		return rc;
 	snprintf(cmd, sizeof(cmd), "LEAVE %s", room);
 	return simple(o, "leave failed", cmd, NULL, NULL, false);
@@ -656,7 +570,7 @@ cmd_rooms(const struct session_opts *o, int argc, char **argv)
 {
 	(void)argv;
 	if (argc != 1)
-		return usage_err("rooms", "usage: rooms");
+		return cli_usage_err("rooms", "usage: rooms");
 	return simple(o, "rooms failed", "ROOMS", fields_line, "ROOM", false);
 }
 
@@ -667,8 +581,8 @@ cmd_who(const struct session_opts *o, int argc, char **argv)
 	int rc;
 
 	if (argc != 2)
-		return usage_err("who", "usage: who ROOM");
-	if ((rc = parse_room("who", argv[1], room)) != SESSION_EXIT_OK)
+		return cli_usage_err("who", "usage: who ROOM");
+	if ((rc = cli_parse_room("who", argv[1], room)) != SESSION_EXIT_OK)
 		return rc;
 	snprintf(cmd, sizeof(cmd), "WHO %s", room);
 	return simple(o, "who failed", cmd, fields_line, "MEMBER", false);
@@ -679,7 +593,7 @@ cmd_whoami(const struct session_opts *o, int argc, char **argv)
 {
 	(void)argv;
 	if (argc != 1)
-		return usage_err("whoami", "usage: whoami");
+		return cli_usage_err("whoami", "usage: whoami");
 	return simple(o, "whoami failed", "WHOAMI", NULL, NULL, true);
 }
 
@@ -701,8 +615,14 @@ cli_usage(FILE *f)
 {
 	size_t i;
 
-	for (i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %s\n", commands[i].synopsis);
+	for (i = 0; i < NCOMMANDS; i++) {
+		if (strlen(commands[i].synopsis) <= 18)
+			fprintf(f, "  %-18s %s\n", commands[i].synopsis,
+			    commands[i].what);
+		else
+			fprintf(f, "  %s\n%21s%s\n", commands[i].synopsis, "",
+			    commands[i].what);
+	}
 }
 
 int

@@ -1,8 +1,8 @@
 /*
  * cli: the scripting commands of the parley client (SPEC §7):
- * send, listen, history, and the small ones (join, leave, rooms, who,
- * whoami). Each checks its arguments before connecting, so a usage error
- * never touches the network.
+ * send, listen (listen.c), history, and the small ones (join, leave,
+ * rooms, who, whoami). Each checks its arguments before connecting, so a
+ * usage error never touches the network.
  */
 #ifndef PARLEY_CLIENT_CLI_H
 #define PARLEY_CLIENT_CLI_H
@@ -30,5 +30,38 @@ bool cli_text_ok(const char *s, size_t len);
 
 /* Print the list of commands (for --help). */
 void cli_usage(FILE *f);
+
+/* listen (listen.c): print incoming messages, reconnecting as needed. */
+int cli_listen(const struct session_opts *o, int argc, char **argv);
+
+/* ---- helpers shared by cli.c and listen.c ---- */
+
+/* Report "cmd: what (see parley --help)"; returns SESSION_EXIT_USAGE. */
+int cli_usage_err(const char *cmd, const char *what);
+
+/* Normalise a #room argument into out; reports and returns an exit code. */
+int cli_parse_room(const char *cmd, const char *arg,
+    char out[NAMES_ROOM_MAX + 1]);
+
+/* A decimal number in [min, max]. Returns 0 or -1. */
+int cli_parse_count(const char *s, unsigned long long min,
+    unsigned long long max, unsigned long long *out);
+
+/*
+ * Flush stdout and report a write failure (quiet for a closed pipe).
+ * Returns SESSION_EXIT_OK or SESSION_EXIT_USAGE.
+ */
+int cli_output_done(void);
+
+/* Send PING and wait for its answer. Returns an exit code. */
+int cli_ping(struct session *s);
+
+/*
+ * One turn of waiting, after the caller has handled what the server sent
+ * (session_pump): send a keepalive PING when due, else sleep in poll()
+ * until the server or fd (if >= 0) has something or the next PING is due.
+ * Sets *ready when fd is readable. Returns an exit code.
+ */
+int cli_wait_input(struct session *s, int fd, bool *ready);
 
 #endif

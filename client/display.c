@@ -10,8 +10,12 @@
 #include "display.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+static bool colour_on;
 
 /*
  * Decode one code point from s[0..len). Returns its length in bytes (1–4)
@@ -111,6 +115,90 @@ void
 display_puts(FILE *f, const char *s)
 {
 	display_put(f, s, strlen(s));
+}
+
+size_t
+display_escape(char *out, size_t cap, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char esc[16];
+	size_t i = 0, o = 0, n, elen;
+	uint32_t cp;
+
+	while (i < len) {
+		n = decode(p + i, len - i, &cp);
+		if (n != 0 && !unsafe(cp)) {
+			if (o + n >= cap)
+				break;
+			memcpy(out + o, p + i, n);
+			o += n;
+			i += n;
+			continue;
+		}
+		if (n == 0 || cp < 0x80)
+			elen = (size_t)snprintf(esc, sizeof(esc), "\\x%02x",
+			    n == 0 ? p[i] : (unsigned)cp);
+		else
+			elen = (size_t)snprintf(esc, sizeof(esc), "\\u{%04x}",
+			    (unsigned)cp);
+		if (o + elen >= cap)
+			break;
+		memcpy(out + o, esc, elen);
+		o += elen;
+		i += n == 0 ? 1 : n;
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/* ---- colour --------------------------------------------------------- */
+
+bool
+display_colour_init(void)
+{
+	const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+
+	colour_on = isatty(STDOUT_FILENO) && (no == NULL || no[0] == '\0') &&
+	    !(term != NULL && strcmp(term, "dumb") == 0);
+	return colour_on;
+}
+
+bool
+display_colour(void)
+{
+	return colour_on;
+}
+
+void
+display_style(FILE *f, enum display_style st)
+{
+	static const char *const sgr[] = {
+		[DISPLAY_S_PLAIN] = "0",
+		[DISPLAY_S_META] = "2",
+		[DISPLAY_S_ROOM] = "36",
+		[DISPLAY_S_SELF] = "1",
+		[DISPLAY_S_NOTICE] = "33",
+		[DISPLAY_S_ERROR] = "31",
+	};
+
+	if (colour_on)
+		fprintf(f, "\033[%sm", sgr[st]);
+}
+
+void
+display_user_style(FILE *f, const char *name)
+{
+	/* Bold red is kept for errors, cyan for rooms. */
+	static const char *const sgr[] = {
+		"1;32", "1;33", "1;34", "1;35", "32", "34", "35", "33",
+	};
+	uint32_t h = 2166136261u;       /* FNV-1a */
+
+	if (!colour_on)
+		return;
+	for (; *name != '\0'; name++)
+		h = (h ^ (unsigned char)*name) * 16777619u;
+	fprintf(f, "\033[%sm", sgr[h % (sizeof(sgr) / sizeof(sgr[0]))]);
 }
 
 char *

@@ -11,7 +11,12 @@
  *
  * Verification has no off switch: the context from tlsctx_client_new()
  * verifies the chain, and this file adds the host name (or IP address)
- * check for every connection.
+ * check for every connection. Each way a handshake can fail that a user
+ * can act on (unknown CA, wrong name, expired certificate, no common TLS
+ * version, client certificate refused) gets its own message and exit code.
+ *
+ * Logging in asks creds.c for the LOGIN line; that is where a stored
+ * RESUME token would be tried before a password.
  */
 #include "session.h"
 
@@ -27,7 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,12 +41,10 @@
 #include <openssl/x509v3.h>
 #include <sodium.h>
 
+#include "creds.h"
 #include "display.h"
 #include "line.h"
-#include "names.h"
-#include "password.h"
 #include "tlsctx.h"
-#include "utf8.h"
 
 #define HOST_MAX        255
 #define BYE_MAX         255
@@ -57,12 +59,34 @@ struct session {
 	session_line_cb *on_event;
 	void *arg;
 	int64_t last_send;              /* monotonic ms of the last line sent */
+	int64_t logged_in;              /* monotonic ms of OK LOGIN */
 	bool gone;                      /* connection lost, already reported */
 	bool expect_close;              /* QUIT sent: a close is no news */
+	bool has_cert;                  /* a client certificate was offered */
+	int fail_code;                  /* exit code once gone */
 	char host[HOST_MAX + 1];        /* without IPv6 brackets */
 	char bye[BYE_MAX + 1];          /* reason of a BYE seen, raw */
 	size_t bye_len;
 };
+
+static session_report_fn *reporter;
+
+void
+session_set_reporter(session_report_fn *fn)
+{
+	reporter = fn;
+}
+
+static void
+report(const char *msg)
+{
+	if (reporter != NULL) {
+		reporter(msg);
+		return;
+	}
+	fflush(stdout);
+	fprintf(stderr, "parley: %s\n", msg);
+}
 
 void
 session_errorf(const char *fmt, ...)
@@ -73,8 +97,7 @@ session_errorf(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fflush(stdout);
-	fprintf(stderr, "parley: %s\n", msg);
+	report(msg);
 }
 
 static int64_t
@@ -84,6 +107,12 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+session_now_ms(void)
+{
+	return now_ms();
 }
 
 static int64_t
@@ -135,18 +164,18 @@ wait_fd(int fd, short events, int64_t deadline)
 static void
 lost(struct session *s, const char *why)
 {
+	char esc[BYE_MAX * 4 + 1];
+
 	if (s->gone)
 		return;
 	s->gone = true;
 	if (s->expect_close && s->bye_len == 0)
 		return;
-	fflush(stdout);
 	if (s->bye_len > 0) {
-		fputs("parley: connection closed by the server: ", stderr);
-		display_put(stderr, s->bye, s->bye_len);
-		fputc('\n', stderr);
+		display_escape(esc, sizeof(esc), s->bye, s->bye_len);
+		session_errorf("connection closed by the server: %s", esc);
 	} else {
-		fprintf(stderr, "parley: connection lost: %s\n", why);
+		session_errorf("connection lost: %s", why);
 	}
 }
 
@@ -237,10 +266,14 @@ connect_host(struct session *s, const char *port)
 
 /* ---- TLS ------------------------------------------------------------ */
 
-/* A readable reason for a certificate verification result. */
+/*
+ * A readable reason for a certificate verification result, and the exit
+ * code that goes with it.
+ */
 static const char *
-verify_reason(long v)
+verify_reason(long v, int *code)
 {
+	*code = SESSION_EXIT_TLS;
 	switch (v) {
 	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
 	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
@@ -249,23 +282,109 @@ verify_reason(long v)
 	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
 	case X509_V_ERR_CERT_UNTRUSTED:
 	case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+		*code = SESSION_EXIT_UNKNOWN_CA;
 		return "unknown CA: the server certificate is not signed by a "
 		    "trusted CA (see --cafile)";
 	case X509_V_ERR_HOSTNAME_MISMATCH:
+		*code = SESSION_EXIT_NAME_MISMATCH;
 		return "host name mismatch: the server certificate is not for "
 		    "this host name";
 	case X509_V_ERR_IP_ADDRESS_MISMATCH:
+		*code = SESSION_EXIT_NAME_MISMATCH;
 		return "host name mismatch: the server certificate is not for "
 		    "this IP address";
 	case X509_V_ERR_CERT_HAS_EXPIRED:
+		*code = SESSION_EXIT_EXPIRED;
 		return "certificate expired";
 	case X509_V_ERR_CERT_NOT_YET_VALID:
+		*code = SESSION_EXIT_EXPIRED;
 		return "certificate not yet valid (check the clock)";
 	case X509_V_ERR_CERT_REVOKED:
 		return "certificate revoked";
 	default:
 		return X509_verify_cert_error_string(v);
 	}
+}
+
+/* OpenSSL reasons that mean "no TLS version in common". */
+static bool
+is_version_error(int reason)
+{
+	switch (reason) {
+	case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
+	case SSL_R_UNSUPPORTED_PROTOCOL:
+	case SSL_R_NO_PROTOCOLS_AVAILABLE:
+	case SSL_R_VERSION_TOO_LOW:
+	case SSL_R_VERSION_TOO_HIGH:
+	case SSL_R_UNSUPPORTED_SSL_VERSION:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Alerts a server sends when it does not accept the client certificate. */
+static bool
+is_cert_refusal(int reason)
+{
+	switch (reason) {
+	case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+	case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+	case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+	case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
+	case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+	case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
+	case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+	case SSL_R_TLSV1_ALERT_ACCESS_DENIED:
+	case SSL_R_TLSV1_ALERT_DECRYPT_ERROR:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Report a TLS failure from the OpenSSL error queue (which is cleared)
+ * and return its exit code. Called for handshake failures and for a TLS
+ * error on the first read (TLS 1.3 servers reject a client certificate
+ * only after the client's side of the handshake is done).
+ */
+static int
+tls_failure(struct session *s, const char *during)
+{
+	char err[256];
+	unsigned long e = ERR_peek_error();
+	int reason = ERR_GET_LIB(e) == ERR_LIB_SSL ? ERR_GET_REASON(e) : 0;
+
+	tlsctx_error(err, sizeof(err), "protocol error");
+	if (is_version_error(reason)) {
+		session_errorf("TLS version mismatch: %s and this client "
+		    "(TLS 1.2 or 1.3) have no TLS version in common (%s)",
+		    s->host, err);
+		return SESSION_EXIT_TLS_VERSION;
+	}
+	if (!s->has_cert &&
+	    reason == SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED) {
+		session_errorf("authentication failed: %s requires a client "
+		    "certificate (see --cert and --key)", s->host);
+		return SESSION_EXIT_AUTH;
+	}
+	if (s->has_cert && is_cert_refusal(reason)) {
+		session_errorf("authentication failed: %s refused the client "
+		    "certificate (%s)", s->host, err);
+		return SESSION_EXIT_AUTH;
+	}
+	if (reason == SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL) {
+		session_errorf("%s does not speak %s", s->host, PARLEY_ALPN);
+		return SESSION_EXIT_TLS;
+	}
+	if (reason == SSL_R_WRONG_VERSION_NUMBER) {
+		session_errorf("TLS %s with %s failed: the server does not "
+		    "speak TLS (%s)", during, s->host, err);
+		return SESSION_EXIT_TLS;
+	}
+	session_errorf("TLS %s with %s failed: %s", during, s->host, err);
+	return SESSION_EXIT_TLS;
 }
 
 /* True when host is an IPv4 or IPv6 address literal. */
@@ -290,8 +409,9 @@ tls_handshake(struct session *s, const struct session_opts *o)
 	unsigned int alpn_len;
 	int64_t deadline;
 	long v;
-	int r, e, w;
+	int r, e, w, code;
 
+	s->has_cert = o->cert != NULL;
 	s->ctx = tlsctx_client_new(o->cafile, o->cert, o->key, err,
 	    sizeof(err));
 	if (s->ctx == NULL) {
@@ -347,9 +467,10 @@ tls_handshake(struct session *s, const struct session_opts *o)
 		}
 		v = SSL_get_verify_result(s->ssl);
 		if (v != X509_V_OK) {
+			ERR_clear_error();
 			session_errorf("certificate verification failed "
-			    "for %s: %s", s->host, verify_reason(v));
-			return SESSION_EXIT_TLS;
+			    "for %s: %s", s->host, verify_reason(v, &code));
+			return code;
 		}
 		if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
 			session_errorf("TLS handshake with %s failed: %s",
@@ -357,18 +478,17 @@ tls_handshake(struct session *s, const struct session_opts *o)
 			    "the server closed the connection");
 			return SESSION_EXIT_TLS;
 		}
-		session_errorf("TLS handshake with %s failed: %s", s->host,
-		    tlsctx_error(err, sizeof(err), "protocol error"));
-		return SESSION_EXIT_TLS;
+		return tls_failure(s, "handshake");
 	}
 
 	/* Belt and braces: never proceed without a verified certificate. */
 	v = SSL_get_verify_result(s->ssl);
 	if (SSL_get0_peer_certificate(s->ssl) == NULL || v != X509_V_OK) {
+		code = SESSION_EXIT_TLS;
 		session_errorf("certificate verification failed for %s: %s",
-		    s->host, v != X509_V_OK ? verify_reason(v) :
+		    s->host, v != X509_V_OK ? verify_reason(v, &code) :
 		    "no certificate");
-		return SESSION_EXIT_TLS;
+		return code;
 	}
 	SSL_get0_alpn_selected(s->ssl, &alpn, &alpn_len);
 	if (alpn_len != 0 && (alpn_len != strlen(PARLEY_ALPN) ||
@@ -381,41 +501,11 @@ tls_handshake(struct session *s, const struct session_opts *o)
 
 /* ---- lines ---------------------------------------------------------- */
 
-bool
-session_keyword_is(const char *line, size_t len, const char *kw)
-{
-	size_t k = strlen(kw);
-
-	return len >= k && strncasecmp(line, kw, k) == 0 &&
-	    (len == k || line[k] == ' ');
-}
-
-bool
-session_is_final(const char *line, size_t len)
-{
-	return session_keyword_is(line, len, "OK") ||
-	    session_keyword_is(line, len, "ERR");
-}
-
-bool
-session_is_event(const char *line, size_t len)
-{
-	static const char *const events[] = {
-		"HELLO", "MSG", "JOINED", "LEFT", "PRESENCE", "BYE",
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(events) / sizeof(events[0]); i++)
-		if (session_keyword_is(line, len, events[i]))
-			return true;
-	return false;
-}
-
 /* Keep a BYE's reason for the report when the connection then ends. */
 static void
 note_bye(struct session *s, const char *line, size_t len)
 {
-	if (!session_keyword_is(line, len, "BYE"))
+	if (!proto_keyword_is(line, len, "BYE"))
 		return;
 	if (len > 4) {
 		line += 4;
@@ -441,6 +531,11 @@ session_read_line(struct session *s, int timeout_ms, char **line,
 
 	if (s->gone)
 		return -1;
+	/* Nothing follows a BYE but the close (SPEC §2): do not wait. */
+	if (s->bye_len > 0) {
+		lost(s, "closed");
+		return -1;
+	}
 	for (;;) {
 		switch (line_next(&s->in, line, len)) {
 		case LINE_OK:
@@ -482,7 +577,11 @@ session_read_line(struct session *s, int timeout_ms, char **line,
 			lost(s, "the server closed the connection");
 		else if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
 			lost(s, strerror(errno));
-		else
+		else if (s->logged_in == 0 && !s->gone) {
+			/* Before the login: say what the handshake means. */
+			s->gone = true;
+			s->fail_code = tls_failure(s, "session");
+		} else
 			lost(s, tlsctx_error(err, sizeof(err), "TLS error"));
 		return -1;
 	}
@@ -589,9 +688,9 @@ await_until(struct session *s, int timeout_ms, session_line_cb *on_data,
 			lost(s, why);
 			return SESSION_EXIT_LOST;
 		}
-		if (session_is_final(*line, *len))
+		if (proto_is_final(*line, *len))
 			return SESSION_EXIT_OK;
-		if (session_is_event(*line, *len)) {
+		if (proto_is_event(*line, *len)) {
 			if (s->on_event != NULL)
 				s->on_event(s->arg, *line, *len);
 		} else if (on_data != NULL) {
@@ -621,7 +720,7 @@ session_pump(struct session *s, session_line_cb *on_line, void *arg)
 			return SESSION_EXIT_LOST;
 		if (r == 0)
 			return SESSION_EXIT_OK;
-		if (session_is_event(line, len)) {
+		if (proto_is_event(line, len)) {
 			if (s->on_event != NULL)
 				s->on_event(s->arg, line, len);
 		} else if (on_line != NULL) {
@@ -650,66 +749,6 @@ session_idle_ms(const struct session *s)
 	return d > INT_MAX ? INT_MAX : (int)d;
 }
 
-/* ---- parsing -------------------------------------------------------- */
-
-int
-session_parse_msg(const char *line, size_t len, struct session_msg *m)
-{
-	struct line_cursor c;
-	char kw[8];
-	size_t n, i;
-
-	line_cursor_init(&c, line, len);
-	if (line_token(&c, kw, sizeof(kw), &n) != 1 ||
-	    (strcasecmp(kw, "MSG") != 0 && strcasecmp(kw, "HIST") != 0))
-		return -1;
-	if (line_token(&c, m->id, sizeof(m->id), &n) != 1 || n == 0)
-		return -1;
-	for (i = 0; i < n; i++)
-		if (m->id[i] < '0' || m->id[i] > '9')
-			return -1;
-	if (line_token(&c, m->time, sizeof(m->time), &n) != 1)
-		return -1;
-	if (line_token(&c, m->from, sizeof(m->from), &n) != 1 ||
-	    !names_user_valid(m->from, n))
-		return -1;
-	if (line_token(&c, m->to, sizeof(m->to), &n) != 1 ||
-	    !(names_user_valid(m->to, n) || names_room_valid(m->to, n)))
-		return -1;
-	if (line_rest(&c, &m->text, &m->text_len) != 1)
-		return -1;
-	return 0;
-}
-
-void
-session_report_err(const char *what, const char *line, size_t len)
-{
-	struct line_cursor c;
-	char code[32];
-	const char *text;
-	size_t n, tlen;
-
-	fflush(stdout);
-	line_cursor_init(&c, line, len);
-	if (line_token(&c, code, sizeof(code), &n) != 1 ||
-	    line_token(&c, code, sizeof(code), &n) != 1) {
-		fprintf(stderr, "parley: %s: ", what);
-		display_put(stderr, line, len);
-		fputc('\n', stderr);
-		return;
-	}
-	fprintf(stderr, "parley: %s: ", what);
-	if (line_rest(&c, &text, &tlen) == 1) {
-		display_put(stderr, text, tlen);
-		fputs(" (", stderr);
-		display_put(stderr, code, n);
-		fputs(")\n", stderr);
-	} else {
-		display_put(stderr, code, n);
-		fputc('\n', stderr);
-	}
-}
-
 /* ---- log in --------------------------------------------------------- */
 
 /* Read the greeting: HELLO, possibly after unknown events. */
@@ -724,15 +763,15 @@ await_hello(struct session *s)
 	for (;;) {
 		r = session_read_line(s, remaining(deadline), &line, &len);
 		if (r < 0)
-			return SESSION_EXIT_LOST;
+			return s->fail_code;
 		if (r == 0) {
 			lost(s, "no greeting from the server");
 			return SESSION_EXIT_LOST;
 		}
-		if (session_keyword_is(line, len, "HELLO"))
+		if (proto_keyword_is(line, len, "HELLO"))
 			return SESSION_EXIT_OK;
-		if (session_keyword_is(line, len, "ERR")) {
-			session_report_err("the server refused the connection",
+		if (proto_keyword_is(line, len, "ERR")) {
+			proto_report_err("the server refused the connection",
 			    line, len);
 			return SESSION_EXIT_REFUSED;
 		}
@@ -740,65 +779,48 @@ await_hello(struct session *s)
 }
 
 /*
- * Send LOGIN with the password as a quoted token (SPEC §1: \" and \\ are
- * the only escapes). Both the password and the command line are wiped.
+ * Log in: creds.c provides the line (LOGIN with a client certificate or
+ * a password; later RESUME with a stored token), which is wiped after
+ * sending. ERR RATE_LIMITED and UNAVAILABLE mean "not now" and give
+ * SESSION_EXIT_REFUSED so a reconnecting caller tries again later; any
+ * other ERR is a refusal (SESSION_EXIT_AUTH).
  */
 static int
-send_password_login(struct session *s, const struct session_opts *o)
+login(struct session *s, struct creds *cr)
 {
-	char pw[PASSWORD_MAX_BYTES + 2];
-	char cmd[sizeof("LOGIN  \"\"") + NAMES_USER_MAX +
-	    2 * (PASSWORD_MAX_BYTES + 1)];
-	size_t n, i, pwlen;
+	char cmd[CREDS_LINE_MAX];
+	char *line;
+	size_t len, n;
 	int rc;
 
-	if (password_read(o->password_stdin, o->user, pw, sizeof(pw)) != 0)
-		return SESSION_EXIT_USAGE;
-	pwlen = strlen(pw);
-	if (!utf8_valid(pw, pwlen)) {
-		sodium_memzero(pw, sizeof(pw));
-		session_errorf("the password is not valid UTF-8");
-		return SESSION_EXIT_USAGE;
-	}
-	n = (size_t)snprintf(cmd, sizeof(cmd), "LOGIN %s \"", o->user);
-	for (i = 0; i < pwlen; i++) {
-		if (pw[i] == '"' || pw[i] == '\\')
-			cmd[n++] = '\\';
-		cmd[n++] = pw[i];
-	}
-	cmd[n++] = '"';
-	sodium_memzero(pw, sizeof(pw));
+	rc = creds_login_line(cr, cmd, sizeof(cmd), &n);
+	if (rc != SESSION_EXIT_OK)
+		return rc;
 	rc = session_send(s, cmd, n);
 	sodium_memzero(cmd, sizeof(cmd));
-	return rc;
-}
-
-static int
-login(struct session *s, const struct session_opts *o)
-{
-	char *line;
-	size_t len;
-	int rc;
-
-	if (o->cert != NULL && !o->password_stdin)
-		rc = session_sendf(s, "LOGIN %s", o->user);
-	else
-		rc = send_password_login(s, o);
 	if (rc != SESSION_EXIT_OK)
 		return rc;
 	rc = session_await(s, NULL, NULL, &line, &len);
 	if (rc != SESSION_EXIT_OK)
-		return rc;
-	if (!session_keyword_is(line, len, "OK")) {
-		session_report_err("authentication failed", line, len);
-		return SESSION_EXIT_AUTH;
+		return s->fail_code != SESSION_EXIT_LOST ? s->fail_code : rc;
+	if (proto_keyword_is(line, len, "OK")) {
+		creds_accepted(cr);
+		s->logged_in = now_ms();
+		return SESSION_EXIT_OK;
 	}
-	return SESSION_EXIT_OK;
+	if (proto_keyword_is(line, len, "ERR RATE_LIMITED") ||
+	    proto_keyword_is(line, len, "ERR UNAVAILABLE")) {
+		proto_report_err("cannot log in now", line, len);
+		return SESSION_EXIT_REFUSED;
+	}
+	proto_report_err("authentication failed", line, len);
+	creds_refused(cr);
+	return SESSION_EXIT_AUTH;
 }
 
 int
-session_start(const struct session_opts *o, session_line_cb *on_event,
-    void *arg, struct session **out)
+session_start(const struct session_opts *o, struct creds *cr,
+    session_line_cb *on_event, void *arg, struct session **out)
 {
 	struct session *s;
 	const char *host = o->host;
@@ -815,6 +837,7 @@ session_start(const struct session_opts *o, session_line_cb *on_event,
 	s->fd = -1;
 	s->on_event = on_event;
 	s->arg = arg;
+	s->fail_code = SESSION_EXIT_LOST;
 	line_init(&s->in, SESSION_LINE_MAX);
 
 	/* "[::1]" names the address ::1. */
@@ -838,13 +861,25 @@ session_start(const struct session_opts *o, session_line_cb *on_event,
 	s->last_send = now_ms();
 	if ((rc = await_hello(s)) != SESSION_EXIT_OK)
 		goto fail;
-	if ((rc = login(s, o)) != SESSION_EXIT_OK)
+	if ((rc = login(s, cr)) != SESSION_EXIT_OK)
 		goto fail;
 	*out = s;
 	return SESSION_EXIT_OK;
 fail:
 	session_free(s);
 	return rc;
+}
+
+const char *
+session_bye(const struct session *s)
+{
+	return s->bye_len > 0 ? s->bye : NULL;
+}
+
+int64_t
+session_age_ms(const struct session *s)
+{
+	return s->logged_in == 0 ? 0 : now_ms() - s->logged_in;
 }
 
 int

@@ -5,31 +5,43 @@
  * server certificate and host name always verified, waits for HELLO and
  * logs in (password or client certificate). Afterwards it reads and writes
  * protocol lines with deadlines, over a non-blocking socket driven by
- * poll(). What the lines mean is left to the callers (cli.c, ui.c); this
- * module only tells final lines (OK/ERR) from events and data lines.
+ * poll(). What the lines mean is left to the callers (cli.c, listen.c,
+ * ui*.c, link.c, with proto.c); this module only routes events to the
+ * session's handler and the other lines to the caller. Reconnecting is
+ * link.c's business: a session ends with its connection.
  *
- * Failures are reported here, once, as one "parley: ..." line on stderr,
- * and turned into the documented exit codes below.
+ * Failures are reported here, once, as one "parley: ..." line on stderr
+ * (or through the reporter installed with session_set_reporter()), and
+ * turned into the documented exit codes below.
  */
 #ifndef PARLEY_CLIENT_SESSION_H
 #define PARLEY_CLIENT_SESSION_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "parley_limits.h"
+#include "proto.h"
 
 #define SESSION_WUR __attribute__((warn_unused_result))
 
-/* Exit codes of the parley program (documented in --help). */
+/*
+ * Exit codes of the parley program. They are part of its interface:
+ * documented in --help and docs/CLIENT.md, never renumbered.
+ */
 enum session_exit {
 	SESSION_EXIT_OK = 0,
 	SESSION_EXIT_USAGE = 1,         /* bad arguments or local input */
 	SESSION_EXIT_CONNECT = 2,       /* refused, unreachable, timeout */
-	SESSION_EXIT_TLS = 3,           /* handshake or verification failed */
+	SESSION_EXIT_TLS = 3,           /* other TLS handshake failures */
 	SESSION_EXIT_AUTH = 4,          /* login refused */
 	SESSION_EXIT_REFUSED = 5,       /* a command got ERR */
 	SESSION_EXIT_LOST = 6,          /* connection lost */
+	SESSION_EXIT_UNKNOWN_CA = 7,    /* server certificate not trusted */
+	SESSION_EXIT_NAME_MISMATCH = 8, /* certificate not for this host */
+	SESSION_EXIT_EXPIRED = 9,       /* certificate expired / not yet valid */
+	SESSION_EXIT_TLS_VERSION = 10,  /* no TLS version in common */
 };
 
 /* Timeouts in milliseconds. */
@@ -42,6 +54,7 @@ enum session_exit {
 #define SESSION_LINE_MAX             (LINE_MAX_DEFAULT * 4)
 
 struct session;
+struct creds;
 
 struct session_opts {
 	const char *host;
@@ -61,25 +74,39 @@ struct session_opts {
  */
 typedef void session_line_cb(void *arg, const char *line, size_t len);
 
-/* A parsed MSG or HIST line; the strings are NUL-terminated copies. */
-struct session_msg {
-	char id[24];
-	char time[40];
-	char from[NAMES_USER_MAX + 1];
-	char to[NAMES_ROOM_MAX + 1];
-	const char *text;               /* points into the line, not ended */
-	size_t text_len;
-};
+/*
+ * Connect, verify, read HELLO and log in with what cr provides (creds.h:
+ * a client certificate, or a password asked for on first use). on_event
+ * (may be NULL) is kept for the session's life and gets events from every
+ * later wait, including MSG lines pushed right after the login. On success
+ * sets *out and returns SESSION_EXIT_OK; otherwise reports why and returns
+ * the exit code. A login the server may accept later (RATE_LIMITED,
+ * UNAVAILABLE) gives SESSION_EXIT_REFUSED; a refused one SESSION_EXIT_AUTH.
+ */
+int session_start(const struct session_opts *o, struct creds *cr,
+    session_line_cb *on_event, void *arg, struct session **out) SESSION_WUR;
 
 /*
- * Connect, verify, read HELLO, obtain the password (unless a client
- * certificate is used) and log in. on_event (may be NULL) is kept for the
- * session's life and gets events from every later wait. On success sets
- * *out and returns SESSION_EXIT_OK; otherwise prints why and returns the
- * exit code. The password is wiped from memory before returning.
+ * The reason text of a BYE received on this session (raw, as the server
+ * sent it), or NULL when none came.
  */
-int session_start(const struct session_opts *o, session_line_cb *on_event,
-    void *arg, struct session **out) SESSION_WUR;
+const char *session_bye(const struct session *s);
+
+/* CLOCK_MONOTONIC in milliseconds. */
+int64_t session_now_ms(void);
+
+/* Milliseconds since the session logged in. */
+int64_t session_age_ms(const struct session *s);
+
+/*
+ * Where reports go. By default each is written to stderr as one
+ * "parley: <msg>" line after stdout is flushed; the interactive mode
+ * installs a function that prints above its prompt instead. msg holds
+ * only printable text (network text in it is already escaped). NULL
+ * restores the default.
+ */
+typedef void session_report_fn(const char *msg);
+void session_set_reporter(session_report_fn *fn);
 
 /* Send QUIT, wait briefly for OK QUIT, close. Returns an exit code. */
 int session_quit(struct session *s);
@@ -109,7 +136,9 @@ int session_sendf(struct session *s, const char *fmt, ...)
  * already buffered or readable now). Returns 1 with *line (NUL-terminated,
  * valid until the next read) and *len, 0 when none arrived in time, or -1
  * when the connection is gone (reported; the exit code is
- * SESSION_EXIT_LOST). A BYE line is remembered for that report.
+ * SESSION_EXIT_LOST). A BYE line is returned and remembered for that
+ * report; since only the close follows a BYE, the next read reports the
+ * connection closed without waiting for it.
  */
 int session_read_line(struct session *s, int timeout_ms, char **line,
     size_t *len) SESSION_WUR;
@@ -117,8 +146,8 @@ int session_read_line(struct session *s, int timeout_ms, char **line,
 /*
  * Wait for the final line (OK/ERR) of the oldest outstanding command.
  * Events go to the session's on_event, data lines to on_data (may be
- * NULL). Returns SESSION_EXIT_OK with *line and *len set (valid until the next
- * read), or SESSION_EXIT_LOST (reported) on loss or timeout.
+ * NULL). Returns SESSION_EXIT_OK with *line and *len set (valid until
+ * the next read), or SESSION_EXIT_LOST (reported) on loss or timeout.
  */
 int session_await(struct session *s, session_line_cb *on_data, void *arg,
     char **line, size_t *len) SESSION_WUR;
@@ -136,29 +165,7 @@ int session_pump(struct session *s, session_line_cb *on_line, void *arg)
 /* Milliseconds since the last line was sent (for keepalive PINGs). */
 int session_idle_ms(const struct session *s);
 
-/* True when the line is an OK or ERR final line. */
-bool session_is_final(const char *line, size_t len);
-
-/* True when the line is an event (HELLO MSG JOINED LEFT PRESENCE BYE). */
-bool session_is_event(const char *line, size_t len);
-
-/* True when the line's first token equals kw (ASCII, case-insensitive). */
-bool session_keyword_is(const char *line, size_t len, const char *kw);
-
-/*
- * Parse "MSG <id> <time> <from> <to> <text>" or the same with HIST.
- * Returns 0, or -1 when a field is missing or malformed.
- */
-int session_parse_msg(const char *line, size_t len, struct session_msg *m)
-	SESSION_WUR;
-
-/*
- * Print "parley: <what>: <human text> (<CODE>)" for an ERR line, with the
- * server's text escaped.
- */
-void session_report_err(const char *what, const char *line, size_t len);
-
-/* Print "parley: " and the message on stderr, as one line. */
+/* Report a message (see session_set_reporter), as one line. */
 void session_errorf(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 

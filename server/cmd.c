@@ -28,7 +28,13 @@
 
 #define CMD_PRELOGIN  0x1               /* allowed before login */
 #define CMD_LOGIN     0x2               /* only before login */
-#define CMD_RATED     0x4               /* counts against messages_per_second */
+/*
+ * Counts against messages_per_second: commands that send something to
+ * other people (messages, JOINED/LEFT events). Reads are not limited so a
+ * reconnecting client's catch-up never stalls; they are bounded anyway by
+ * one store job at a time per connection.
+ */
+#define CMD_RATED     0x4
 #define CMD_LOGIN_SECRET 0x8            /* the line holds a password */
 
 struct command {
@@ -332,19 +338,19 @@ static const struct command commands[] = {
 	  "send a message to a user or a #room you are in" },
 	{ "JOIN", CMD_RATED, cmd_join, "JOIN <#room>", "join a room, creating it if new" },
 	{ "LEAVE", CMD_RATED, cmd_leave, "LEAVE <#room>", "leave a room" },
-	{ "ROOMS", CMD_RATED, cmd_rooms, "ROOMS", "list rooms and their member counts" },
-	{ "WHO", CMD_RATED, cmd_who, "WHO <#room>", "list a room's members" },
-	{ "HISTORY", CMD_RATED, cmd_history, "HISTORY <target> [limit] [before-id]",
+	{ "ROOMS", 0, cmd_rooms, "ROOMS", "list rooms and their member counts" },
+	{ "WHO", 0, cmd_who, "WHO <#room>", "list a room's members" },
+	{ "HISTORY", 0, cmd_history, "HISTORY <target> [limit] [before-id]",
 	  "recent messages of a room or a direct conversation" },
-	{ "SYNC", CMD_RATED, cmd_sync, "SYNC <since-id> [limit]",
+	{ "SYNC", 0, cmd_sync, "SYNC <since-id> [limit]",
 	  "messages after since-id, to catch up" },
 	{ "PASSWD", CMD_LOGIN_SECRET, cmd_passwd, "PASSWD <old> <new>",
 	  "change your password; your other sessions and tokens end" },
 	{ "TOKEN", 0, cmd_token, "TOKEN",
 	  "get a token to log in again without the password (RESUME)" },
-	{ "SETKEY", CMD_RATED, cmd_setkey, "SETKEY <base64>",
+	{ "SETKEY", 0, cmd_setkey, "SETKEY <base64>",
 	  "publish your X25519 public key" },
-	{ "GETKEY", CMD_RATED, cmd_getkey, "GETKEY <user>",
+	{ "GETKEY", 0, cmd_getkey, "GETKEY <user>",
 	  "get a user's public key" },
 	{ "WHOAMI", 0, cmd_whoami, "WHOAMI", "show your user name and role" },
 	{ "KICK", 0, cmd_kick, "KICK <user> [text]",
