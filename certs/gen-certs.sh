@@ -3,6 +3,7 @@
 #
 #   certs/gen-certs.sh [--out DIR] [--name DNS]... [--force]
 #   certs/gen-certs.sh [--out DIR] --client USER [--force]
+#   certs/gen-certs.sh [--out DIR] --revoke USER
 #
 # See --help. Only the openssl command-line tool (OpenSSL 3.0 or later) is used.
 set -euo pipefail
@@ -14,11 +15,14 @@ SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 readonly SCRIPT_DIR
 readonly CA_DAYS=3650      # 10 years
 readonly LEAF_DAYS=825     # the longest validity clients accept for a TLS leaf
+readonly CRL_DAYS=365      # how long a CRL is good for (its nextUpdate)
+readonly CRL_RENEW_DAYS=30 # any run re-signs a CRL that expires sooner
 
 usage() {
 	cat <<EOF
 Usage: $PROG [--out DIR] [--name DNS]... [--force]
        $PROG [--out DIR] --client USER [--force]
+       $PROG [--out DIR] --revoke USER [--client USER]
 
 Writes an ECDSA P-256 certificate authority and certificates signed by it.
 
@@ -28,10 +32,22 @@ Without --client, writes into DIR:
   server.crt server.key  a TLS server certificate ($LEAF_DAYS days; serverAuth)
                          for localhost, 127.0.0.1, ::1 and every --name
 
+  ca.crl                 the CA's certificate revocation list (PEM; $CRL_DAYS
+                         days; re-signed by any run when fewer than
+                         $CRL_RENEW_DAYS days are left). Point parleyd's
+                         [tls] crl at it.
+
 With --client USER, writes USER.crt and USER.key: a client certificate
 (CN=USER, clientAuth) signed by the CA in DIR, creating the CA first when
 there is none. USER must be a parley user name: [a-z][a-z0-9_.-]{0,31}
 (case-insensitive, stored lowercase); "ca" and "server" are reserved.
+
+With --revoke USER, adds USER.crt to the revocation list: its serial goes
+into ca.revoked (the CA's list of revoked certificates, in the format of
+openssl ca's index.txt), ca.crl is re-signed, and USER.crt and USER.key are
+removed, so that a later --client USER issues a new certificate. Revoking a
+user whose certificate is already revoked does nothing. A running parleyd
+picks up the new ca.crl by itself (or on SIGHUP).
 
 Options:
   --out DIR      where to write (default: $SCRIPT_DIR)
@@ -39,13 +55,16 @@ Options:
                  goes in as an IP address entry, anything else as a DNS name.
                  May be repeated.
   --client USER  make a client certificate for USER (may be repeated)
+  --revoke USER  revoke USER's client certificate (may be repeated; done
+                 before any --client, so both together replace it)
   --force        replace existing files. Without --client this regenerates
                  the CA and the server certificate; with --client only the
                  client's files are replaced and an existing CA is reused.
   -h, --help     show this help
 
 Existing files are kept unless --force is given, so running this again is
-harmless. Private keys are created with mode 0600.
+harmless. Private keys are created with mode 0600. Every certificate
+written or kept is listed with its SHA-256 fingerprint and expiry date.
 EOF
 }
 
@@ -136,7 +155,7 @@ ipv6_long() {
 
 out_dir=$SCRIPT_DIR
 force=0
-declare -a extra_names=() clients=()
+declare -a extra_names=() clients=() revokes=()
 
 need_arg() { [[ $# -ge 2 && -n $2 ]] || die "$1 needs a value (see --help)"; }
 
@@ -148,6 +167,8 @@ while (($#)); do
 	--name=*) extra_names+=("${1#*=}"); shift ;;
 	--client) need_arg "$@"; clients+=("$2"); shift 2 ;;
 	--client=*) clients+=("${1#*=}"); shift ;;
+	--revoke) need_arg "$@"; revokes+=("$2"); shift 2 ;;
+	--revoke=*) revokes+=("${1#*=}"); shift ;;
 	--force) force=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	--) shift; (($# == 0)) || die "unexpected argument: $1"; break ;;
@@ -161,8 +182,8 @@ if ! [[ $ossl_ver =~ ^OpenSSL\ ([0-9]+)\. ]] || ((BASH_REMATCH[1] < 3)); then
 	die "OpenSSL 3.0 or later is needed (found: ${ossl_ver:-nothing})"
 fi
 
-if ((${#clients[@]} > 0 && ${#extra_names[@]} > 0)); then
-	die "--name applies to the server certificate and cannot be combined with --client"
+if ((${#clients[@]} + ${#revokes[@]} > 0 && ${#extra_names[@]} > 0)); then
+	die "--name applies to the server certificate and cannot be combined with --client or --revoke"
 fi
 
 # Server subject alternative names: the defaults, then every --name.
@@ -185,15 +206,28 @@ for n in "${extra_names[@]}"; do
 	fi
 done
 
-declare -a client_users=()
-for u in "${clients[@]}"; do
-	lu=$(lower "$u")
+# check_user OPTION NAME: prints NAME in lowercase, or dies.
+check_user() {
+	local lu
+	lu=$(lower "$2")
 	[[ $lu =~ ^[a-z][a-z0-9_.-]{0,31}$ ]] ||
-		die "--client '$u' is not a valid user name (want [a-z][a-z0-9_.-]{0,31})"
+		die "$1 '$2' is not a valid user name (want [a-z][a-z0-9_.-]{0,31})"
 	[[ $lu != ca && $lu != server ]] ||
-		die "--client '$u': the name is reserved for the CA and server files"
+		die "$1 '$2': the name is reserved for the CA and server files"
+	printf '%s' "$lu"
+}
+declare -a client_users=() revoke_users=()
+for u in "${clients[@]}"; do
+	lu=$(check_user --client "$u") || exit 1
 	contains "$lu" "${client_users[@]}" || client_users+=("$lu")
 done
+for u in "${revokes[@]}"; do
+	lu=$(check_user --revoke "$u") || exit 1
+	contains "$lu" "${revoke_users[@]}" || revoke_users+=("$lu")
+done
+# Only a plain run (no --client, no --revoke) touches the server files.
+server_run=1
+((${#client_users[@]} + ${#revoke_users[@]} == 0)) || server_run=0
 
 # ---- output directory and scratch space ----------------------------------
 
@@ -268,6 +302,24 @@ authorityKeyIdentifier = keyid:always
 EOF
 		for i in "${!san_dns[@]}"; do printf 'DNS.%d = %s\n' "$((i + 1))" "${san_dns[$i]}"; done
 		for i in "${!san_ip[@]}"; do printf 'IP.%d = %s\n' "$((i + 1))" "${san_ip[$i]}"; done
+		# For "openssl ca -gencrl": a database in the scratch directory.
+		cat <<EOF
+
+[ca]
+default_ca = parley_ca
+
+[parley_ca]
+database = $work/index.txt
+crlnumber = $work/crlnumber
+certificate = $work/ca.crt
+private_key = $work/ca.key
+default_md = sha256
+default_crl_days = $CRL_DAYS
+crl_extensions = crl_ext
+
+[crl_ext]
+authorityKeyIdentifier = keyid:always
+EOF
 	} >"$cnf"
 	CNF=$cnf
 }
@@ -321,15 +373,70 @@ pair_state() {
 	fi
 }
 
+# openssl's date ("Feb 27 17:06:31 2029 GMT") as an index.txt time.
+index_time() {
+	local y
+	y=$(date -u -d "$1" +%Y) || die "cannot read the date '$1'"
+	if ((y < 2050)); then date -u -d "$1" +%y%m%d%H%M%SZ
+	else date -u -d "$1" +%Y%m%d%H%M%SZ
+	fi
+}
+
+# Whether the index (openssl ca's format, tab-separated) lists SERIAL.
+index_has_serial() {
+	awk -F '\t' -v s="$2" '$4 == s { f = 1 } END { exit !f }' "$1"
+}
+
+# Whether the index lists a certificate whose subject ends in /CN=USER.
+index_has_user() {
+	awk -F '\t' -v t="/CN=$2" '
+		{ n = length(t); if (length($6) >= n && substr($6, length($6) - n + 1) == t) f = 1 }
+		END { exit !f }' "$1"
+}
+
+cert_serial() { local s; s=$(openssl x509 -in "$1" -noout -serial) || return 1; printf '%s' "${s#serial=}"; }
+
+# Whether CRL expires later than CRL_RENEW_DAYS from now.
+crl_current() {
+	local nu
+	nu=$(openssl crl -in "$1" -noout -nextupdate 2>/dev/null) || return 1
+	nu=${nu#nextUpdate=}
+	nu=$(date -u -d "$nu" +%s 2>/dev/null) || return 1
+	((nu - $(date +%s) > CRL_RENEW_DAYS * 86400))
+}
+
+# Signs a new CRL from the scratch index into $work/ca.crl.
+sign_crl() {
+	local n
+	# CRL numbers must grow; the clock in nanoseconds does.
+	n=$(printf '%X' "$(date +%s%N)")
+	((${#n} % 2 == 0)) || n=0$n
+	printf '%s\n' "$n" >"$work/crlnumber"
+	ossl ca -batch -config "$CNF" -gencrl -out "$work/ca.crl"
+	chmod 644 -- "$work/ca.crl"
+}
+
+describe_crl() {
+	local action=$1 f=$out_dir/ca.crl nu n
+	nu=$(openssl crl -in "$f" -noout -nextupdate 2>/dev/null) ||
+		die "$f is not a readable CRL"
+	n=$(openssl crl -in "$f" -noout -text 2>/dev/null | grep -c 'Serial Number:' || true)
+	printf '%-7s %s\n        revoked %d certificate(s)\n        next update %s\n' \
+		"$action" "$f" "$n" "${nu#nextUpdate=}"
+}
+
 write_config
-declare -a summary=()
+declare -a summary=() revoked_users=()
 ca_new=0
 
 # ---- CA --------------------------------------------------------------------
 
 ca_state=$(pair_state ca.crt ca.key)
+if ((${#revoke_users[@]} > 0)) && [[ $ca_state != both ]]; then
+	die "no CA (ca.crt and ca.key) in $out_dir: nothing to revoke"
+fi
 ca_replace=$force
-((${#client_users[@]} == 0)) || ca_replace=0
+((server_run)) || ca_replace=0
 if [[ $ca_state == both && $ca_replace == 0 ]]; then
 	check_pair ca.crt ca.key
 	cp -- "$out_dir/ca.crt" "$work/ca.crt"
@@ -352,9 +459,77 @@ else
 	summary+=("wrote ca.crt")
 fi
 
+# ---- revocations -----------------------------------------------------------
+
+# The CA's list of revoked certificates goes with the CA: a new CA starts
+# with an empty one.
+revoked_db=$out_dir/ca.revoked
+revoked_dirty=0
+if ((ca_new == 0)) && [[ -f $revoked_db ]]; then
+	cp -- "$revoked_db" "$work/index.txt"
+else
+	: >"$work/index.txt"
+	[[ ! -e $revoked_db ]] || revoked_dirty=1
+fi
+
+for u in "${revoke_users[@]}"; do
+	crt=$out_dir/$u.crt
+	if [[ ! -e $crt ]]; then
+		index_has_user "$work/index.txt" "$u" ||
+			die "there is no $crt to revoke"
+		note "$u: already revoked"
+		continue
+	fi
+	openssl verify -no_check_time -CAfile "$work/ca.crt" "$crt" >/dev/null 2>&1 ||
+		die "$crt is not signed by $out_dir/ca.crt; it cannot be revoked here"
+	sn=$(cert_serial "$crt") || die "$crt is not a readable certificate"
+	if ! index_has_serial "$work/index.txt" "$sn"; then
+		end=$(openssl x509 -in "$crt" -noout -enddate) || die "$crt: no expiry date"
+		subj=$(openssl x509 -in "$crt" -noout -subject -nameopt compat) ||
+			die "$crt: no subject"
+		printf 'R\t%s\t%s\t%s\tunknown\t%s\n' "$(index_time "${end#notAfter=}")" \
+			"$(date -u +%y%m%d%H%M%SZ)" "$sn" "${subj#subject=}" >>"$work/index.txt"
+		revoked_dirty=1
+	fi
+	printf '%-7s %s\n        serial %s\n' revoked "$crt" "$sn"
+	revoked_users+=("$u")
+done
+
+# ---- CRL -------------------------------------------------------------------
+
+crl=$out_dir/ca.crl
+crl_action=
+if ((ca_new || revoked_dirty)); then
+	crl_action=wrote
+elif [[ ! -e $crl ]]; then
+	crl_action=wrote
+elif ! openssl crl -in "$crl" -CAfile "$work/ca.crt" -noout >/dev/null 2>&1; then
+	warn "$crl is not a CRL signed by ca.crt; writing a new one"
+	crl_action=wrote
+elif [[ -e $revoked_db && $revoked_db -nt $crl ]]; then
+	crl_action=wrote
+elif ! crl_current "$crl"; then
+	note "ca.crl expires within $CRL_RENEW_DAYS days; signing it again"
+	crl_action=renewed
+fi
+if [[ -n $crl_action ]]; then
+	# The list first, then the CRL made from it: the CRL is never older.
+	if ((revoked_dirty)); then
+		cp -- "$work/index.txt" "$work/ca.revoked"
+		chmod 644 -- "$work/ca.revoked"
+	fi
+	sign_crl
+	((revoked_dirty == 0)) || install_files ca.revoked
+	install_files ca.crl
+fi
+# A revoked certificate is of no use any more; a new --client replaces it.
+for u in "${revoked_users[@]}"; do
+	rm -f -- "$out_dir/$u.crt" "$out_dir/$u.key"
+done
+
 # ---- server ----------------------------------------------------------------
 
-if ((${#client_users[@]} == 0)); then
+if ((server_run)); then
 	srv_state=$(pair_state server.crt server.key)
 	if [[ $srv_state == both && $force == 0 && $ca_new == 0 ]]; then
 		check_pair server.crt server.key
@@ -397,6 +572,11 @@ fi
 
 for u in "${client_users[@]}"; do
 	st=$(pair_state "$u.crt" "$u.key")
+	if [[ $st == both && $force == 0 && $ca_new == 0 ]] &&
+		index_has_serial "$work/index.txt" "$(cert_serial "$out_dir/$u.crt")"; then
+		note "$u.crt is revoked; issuing a new one"
+		st=revoked
+	fi
 	if [[ $st == both && $force == 0 && $ca_new == 0 ]]; then
 		check_pair "$u.crt" "$u.key"
 		openssl verify -CAfile "$out_dir/ca.crt" "$out_dir/$u.crt" >/dev/null 2>&1 ||
@@ -419,6 +599,11 @@ for s in "${summary[@]}"; do
 	describe "${s%% *}" "${s#* }"
 	[[ $s != kept* ]] || kept=1
 done
+if [[ -n $crl_action ]]; then
+	describe_crl "$crl_action"
+elif ((server_run)); then
+	describe_crl kept
+fi
 if ((kept)); then
 	note "existing files were kept; use --force to replace them"
 fi

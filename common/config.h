@@ -15,6 +15,12 @@
 #define CONFIG_NAME_MAX   255
 #define CONFIG_LISTEN_MAX 1024
 
+/* [tls] client_auth: whether a client certificate is asked for or required. */
+enum config_client_auth {
+	CONFIG_CLIENT_AUTH_OPTIONAL,    /* password login still works */
+	CONFIG_CLIENT_AUTH_REQUIRED,    /* no verified certificate, no handshake */
+};
+
 struct config {
 	char path[PATH_MAX];            /* the file loaded, "" for defaults */
 	char dir[PATH_MAX];             /* its folder, base for relative paths */
@@ -27,6 +33,8 @@ struct config {
 	char certificate[PATH_MAX];
 	char private_key[PATH_MAX];
 	char client_ca[PATH_MAX];       /* "" when unset */
+	char crl[PATH_MAX];             /* "" when unset; needs client_ca */
+	enum config_client_auth client_auth;
 	int min_version;                /* TLS1_2_VERSION or TLS1_3_VERSION */
 
 	/* [storage] */
@@ -58,7 +66,9 @@ void config_defaults(struct config *c);
 
 /*
  * Load path over the defaults. Returns 0, or -1 with a one-line reason
- * ("file:line: ...") in err.
+ * ("file: [section] key = value: why") in err. Besides each value, the
+ * combinations are checked: [tls] crl and client_auth = required need
+ * client_ca.
  */
 int config_load(struct config *c, const char *path, char *err, size_t errlen)
 	__attribute__((warn_unused_result));

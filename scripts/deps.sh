@@ -30,6 +30,17 @@ PACKAGES=(
 	libedit-dev
 	procps
 	tmux
+	systemd
+	strace
+	groff-base
+	# The abuse suite and the static checks (docs/TESTING.md).
+	testssl.sh
+	sslscan
+	cppcheck
+	binutils
+	python3
+	util-linux
+	libfaketime
 )
 
 prog=${0##*/}

@@ -18,7 +18,7 @@
  *
  * Under systemd (Type=notify): READY=1 after listening, STATUS= lines on
  * start, reload and every few seconds, WATCHDOG=1 from a loop timer at
- * half of WatchdogSec, STOPPING=1 at shutdown. Outside systemd the
+ * a third of WatchdogSec, STOPPING=1 at shutdown. Outside systemd the
  * sd_notify calls do nothing.
  */
 #include <errno.h>
@@ -54,6 +54,8 @@
 #define RELOAD_MAX_WAIT_MS      2000
 /* Folders watched: those of four files, and of their symlink targets. */
 #define WATCH_MAX               8
+/* File names that matter in one watched folder. */
+#define WATCH_NAMES             16
 /* How often STATUS= is refreshed under systemd. */
 #define STATUS_INTERVAL_MS      10000
 /* Descriptors besides connections: listeners, store, inotify, journal. */
@@ -70,9 +72,16 @@ struct file_stamp {
 	int err;                        /* errno of stat(), 0 if it worked */
 };
 
+/*
+ * A watched folder and the names in it that matter: the TLS files, their
+ * symlink targets, and the first step of a relative symlink (Kubernetes
+ * swaps "..data"). Other files there, such as a database, are ignored.
+ */
 struct watch {
 	uv_fs_event_t ev;
 	char dir[PATH_MAX];
+	char names[WATCH_NAMES][NAME_MAX + 1];
+	unsigned nnames;
 };
 
 static uv_signal_t sig_term, sig_int, sig_hup;
@@ -82,6 +91,8 @@ static unsigned nwatches;
 static struct file_stamp stamps[4];     /* of the last reload attempt */
 static uint64_t burst_start;            /* loop ms of a burst's first event */
 static struct tlsctx_cert_info cert_now;
+
+static void watch_tls_files(void);
 
 static void
 usage(FILE *f)
@@ -246,6 +257,7 @@ reload_tls(const char *why)
 	SSL_CTX_free(srv.ssl_ctx);
 	srv.ssl_ctx = ctx;
 	note_cert(ctx, what);
+	watch_tls_files();
 	log_debug("%s: took %llu ms", what,
 	    (unsigned long long)(clock_now_ms() - t0));
 	notify_status();
@@ -267,21 +279,31 @@ on_reload_timer(uv_timer_t *t)
 	reload_tls("files changed");
 }
 
+static bool
+watch_has(const struct watch *w, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < w->nnames; i++)
+		if (strcmp(w->names[i], name) == 0)
+			return true;
+	return false;
+}
+
 static void
 on_fs_event(uv_fs_event_t *h, const char *filename, int events, int status)
 {
+	struct watch *w = h->data;
 	uint64_t now = uv_now(srv.loop), wait = RELOAD_DEBOUNCE_MS;
 
-	(void)filename;
 	(void)events;
 	if (status < 0) {
-		struct watch *w = h->data;
-
 		log_warn("reload: watching %s failed: %s", w->dir,
 		    uv_strerror(status));
 		return;
 	}
-	if (srv.shutting_down)
+	/* No name: the kernel's queue overflowed; look anyway. */
+	if (srv.shutting_down || (filename != NULL && !watch_has(w, filename)))
 		return;
 	/* Trailing debounce, capped so a busy folder cannot hold it off. */
 	if (burst_start == 0)
@@ -292,60 +314,83 @@ on_fs_event(uv_fs_event_t *h, const char *filename, int events, int status)
 	uv_timer_start(&reload_timer, on_reload_timer, wait, 0);
 }
 
+/* Watch path's folder for changes to path's name (once per folder). */
 static void
-add_watch(const char *dir)
+add_watch(const char *path)
 {
-	struct watch *w;
+	char dcopy[PATH_MAX], ncopy[PATH_MAX];
+	const char *dir, *name;
+	struct watch *w = NULL;
 	unsigned i;
 	int r;
 
-	for (i = 0; i < nwatches; i++)
+	snprintf(dcopy, sizeof(dcopy), "%s", path);
+	snprintf(ncopy, sizeof(ncopy), "%s", path);
+	dir = dirname(dcopy);
+	name = basename(ncopy);
+	for (i = 0; i < nwatches && w == NULL; i++)
 		if (strcmp(watches[i].dir, dir) == 0)
+			w = &watches[i];
+	if (w == NULL) {
+		if (nwatches == WATCH_MAX)
 			return;
-	if (nwatches == WATCH_MAX)
-		return;
-	w = &watches[nwatches];
-	snprintf(w->dir, sizeof(w->dir), "%s", dir);
-	uv_fs_event_init(srv.loop, &w->ev);
-	w->ev.data = w;
-	nwatches++;
-	r = uv_fs_event_start(&w->ev, on_fs_event, w->dir, 0);
-	if (r != 0) {
-		log_warn("reload: cannot watch %s (%s); use SIGHUP after "
-		    "changing certificates there", w->dir, uv_strerror(r));
-		uv_close((uv_handle_t *)&w->ev, NULL);
-		return;
+		w = &watches[nwatches++];
+		snprintf(w->dir, sizeof(w->dir), "%s", dir);
+		uv_fs_event_init(srv.loop, &w->ev);
+		w->ev.data = w;
+		r = uv_fs_event_start(&w->ev, on_fs_event, w->dir, 0);
+		if (r != 0) {
+			log_warn("reload: cannot watch %s (%s); use SIGHUP "
+			    "after changing certificates there", w->dir,
+			    uv_strerror(r));
+			uv_close((uv_handle_t *)&w->ev, NULL);
+			return;
+		}
+		/* Watching alone must not keep the loop alive at shutdown. */
+		uv_unref((uv_handle_t *)&w->ev);
+		log_debug("reload: watching %s", w->dir);
 	}
-	/* Watching alone must not keep the loop alive at shutdown. */
-	uv_unref((uv_handle_t *)&w->ev);
-	log_debug("reload: watching %s", w->dir);
+	if (uv_is_closing((uv_handle_t *)&w->ev) || watch_has(w, name) ||
+	    w->nnames == WATCH_NAMES || strlen(name) > NAME_MAX)
+		return;
+	snprintf(w->names[w->nnames++], sizeof(w->names[0]), "%s", name);
 }
 
 /*
- * Watch the folder of every TLS file, and the folder its symlinks lead
- * to: an ACME client replaces a symlink in one folder (live/) and writes
- * the new file in another (archive/).
+ * Watch every TLS file's folder for it, and the folders its symlinks lead
+ * to: an ACME client writes the new file in one folder (archive/) and then
+ * replaces a symlink in another (live/). Called again after each reload,
+ * since the symlinks may lead elsewhere now; names are only ever added.
  */
 static void
 watch_tls_files(void)
 {
-	char copy[PATH_MAX], *real;
+	char link[PATH_MAX], dir[PATH_MAX], step[PATH_MAX * 2], *real, *slash;
 	unsigned i;
+	ssize_t n;
 
 	for (i = 0; i < 4; i++) {
 		const char *f = tls_file(i);
 
 		if (f[0] == '\0')
 			continue;
-		snprintf(copy, sizeof(copy), "%s", f);
-		add_watch(dirname(copy));
+		add_watch(f);
+		/* The first step of a relative symlink lives beside f. */
+		n = readlink(f, link, sizeof(link) - 1);
+		if (n > 0 && link[0] != '/') {
+			link[n] = '\0';
+			if ((slash = strchr(link, '/')) != NULL)
+				*slash = '\0';
+			snprintf(dir, sizeof(dir), "%s", f);
+			snprintf(step, sizeof(step), "%s/%s", dirname(dir), link);
+			if (strcmp(link, "..") != 0 && strcmp(link, ".") != 0)
+				add_watch(step);
+		}
 		if ((real = realpath(f, NULL)) != NULL) {
-			snprintf(copy, sizeof(copy), "%s", real);
+			add_watch(real);
 			free(real);
-			add_watch(dirname(copy));
 		}
 	}
-	take_stamps(stamps);
 }
 
 /* Make room for max_connections descriptors if the hard limit allows. */
@@ -551,6 +596,16 @@ main(int argc, char **argv)
 
 	srv.loop = uv_default_loop();
 	srv.started_ms = clock_now_ms();
+	/*
+	 * Catch signals before anyone can see "listening on": one that comes
+	 * early is handled once the loop runs, instead of killing us.
+	 */
+	uv_signal_init(srv.loop, &sig_term);
+	uv_signal_init(srv.loop, &sig_int);
+	uv_signal_init(srv.loop, &sig_hup);
+	uv_signal_start(&sig_term, on_signal, SIGTERM);
+	uv_signal_start(&sig_int, on_signal, SIGINT);
+	uv_signal_start(&sig_hup, on_signal, SIGHUP);
 	note_cert(srv.ssl_ctx, "start");
 	if (auth_init() != 0)
 		fatal("cannot compute the dummy password hash (out of memory?)");
@@ -568,24 +623,24 @@ main(int argc, char **argv)
 	if (setup_services_start(srv.loop, err, sizeof(err)) != 0)
 		fatal("%s", err);
 
-	uv_signal_init(srv.loop, &sig_term);
-	uv_signal_init(srv.loop, &sig_int);
-	uv_signal_init(srv.loop, &sig_hup);
-	uv_signal_start(&sig_term, on_signal, SIGTERM);
-	uv_signal_start(&sig_int, on_signal, SIGINT);
-	uv_signal_start(&sig_hup, on_signal, SIGHUP);
 	uv_timer_init(srv.loop, &shutdown_timer);
 	uv_timer_init(srv.loop, &watchdog_timer);
 	uv_timer_init(srv.loop, &status_timer);
 	uv_timer_init(srv.loop, &reload_timer);
 	watch_tls_files();
-	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec >= 2000) {
-		/* Half the interval, from the loop: a stalled loop misses it. */
-		uv_timer_start(&watchdog_timer, on_watchdog, wd_usec / 2000,
-		    wd_usec / 2000);
+	take_stamps(stamps);
+	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec >= 3000) {
+		/*
+		 * From the loop, so a stalled loop misses it; every third of
+		 * the interval, so that a late timer still beats half of it.
+		 */
+		uint64_t every = wd_usec / 3000;
+
+		uv_timer_start(&watchdog_timer, on_watchdog, every, every);
 		uv_unref((uv_handle_t *)&watchdog_timer);
+		sd_notify(0, "WATCHDOG=1");
 		log_info("watchdog: WATCHDOG=1 every %llu ms",
-		    (unsigned long long)(wd_usec / 2000));
+		    (unsigned long long)every);
 	}
 	if (getenv("NOTIFY_SOCKET") != NULL) {
 		uv_timer_start(&status_timer, on_status_timer,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Tests certs/gen-certs.sh: files, modes, names, chains, idempotence,
-# --force and --client.
+# --force, --client, the CRL and --revoke.
 set -euo pipefail
 export LC_ALL=C
 
@@ -192,6 +192,108 @@ check "repaired pair matches" key_matches "$out/server.crt" "$out/server.key"
 (umask 000 && bash "$GEN" --out "$tmp/umask" >/dev/null 2>&1) || fail "run with umask 000 failed"
 check "umask 000: server.key still mode 600" is_mode 600 "$tmp/umask/server.key"
 check "umask 000: ca.key still mode 600" is_mode 600 "$tmp/umask/ca.key"
+
+# ---- CRL and --revoke ---------------------------------------------------------
+
+crl_fp() { sha256sum <"$1"; }
+crl_text() { openssl crl -in "$1" -noout -text; }
+crl_signed_by() { openssl crl -in "$1" -CAfile "$2" -noout 2>&1 | grep -q 'verify OK'; }
+crl_lists() { crl_text "$1" | grep -q "Serial Number: $2"; }
+serial_of() { local s; s=$(openssl x509 -in "$1" -noout -serial); printf '%s' "${s#serial=}"; }
+# crl_verify CERT: chain and revocation check against the CA and CRL in $cd.
+crl_verify() { openssl verify -crl_check -CAfile "$cd/ca.crt" -CRLfile "$cd/ca.crl" "$1"; }
+crl_days_left() {
+	local nu
+	nu=$(openssl crl -in "$1" -noout -nextupdate)
+	echo $((($(date -u -d "${nu#nextUpdate=}" +%s) - $(date +%s)) / 86400))
+}
+
+cd=$tmp/crl
+run_gen "$tmp/crl1.log" --out "$cd"
+check "a first run writes ca.crl" test -s "$cd/ca.crl"
+check "ca.crl has mode 644" is_mode 644 "$cd/ca.crl"
+check "ca.crl is signed by ca.crt" crl_signed_by "$cd/ca.crl" "$cd/ca.crt"
+check "a new ca.crl revokes nothing" bash -c "! openssl crl -in '$cd/ca.crl' -noout -text | grep -q 'Serial Number'"
+check "ca.crl is good for about a year" test "$(crl_days_left "$cd/ca.crl")" -ge 360
+check "the output shows the CRL's next update" output_has "$tmp/crl1.log" "next update"
+check "server.crt passes a CRL check" crl_verify "$cd/server.crt"
+crl0=$(crl_fp "$cd/ca.crl")
+run_gen "$tmp/crl2.log" --out "$cd"
+check "a second run keeps ca.crl" same "$crl0" "$(crl_fp "$cd/ca.crl")"
+
+run_gen "$tmp/crl3.log" --out "$cd" --client alice --client bob
+check "--client keeps ca.crl" same "$crl0" "$(crl_fp "$cd/ca.crl")"
+cp -- "$cd/alice.crt" "$tmp/alice-revoked.crt"
+cp -- "$cd/bob.crt" "$tmp/bob-1.crt"
+alice_sn=$(serial_of "$cd/alice.crt")
+check "alice.crt passes a CRL check before --revoke" crl_verify "$cd/alice.crt"
+
+run_gen "$tmp/revoke1.log" --out "$cd" --revoke Alice
+check "--revoke names the certificate and its serial" output_has "$tmp/revoke1.log" "$alice_sn"
+check "--revoke re-signs ca.crl" differ "$crl0" "$(crl_fp "$cd/ca.crl")"
+check "ca.crl lists alice's serial" crl_lists "$cd/ca.crl" "$alice_sn"
+check "ca.crl is still signed by ca.crt" crl_signed_by "$cd/ca.crl" "$cd/ca.crt"
+check "ca.revoked records alice" grep -q "$alice_sn.*CN=alice\$" "$cd/ca.revoked"
+check_fails "the revoked certificate fails a CRL check" crl_verify "$tmp/alice-revoked.crt"
+check "bob.crt still passes a CRL check" crl_verify "$cd/bob.crt"
+check "--revoke removes alice.crt" test ! -e "$cd/alice.crt"
+check "--revoke removes alice.key" test ! -e "$cd/alice.key"
+check "--revoke leaves the server certificate alone" crl_verify "$cd/server.crt"
+check "--revoke leaves no scratch files" no_dotfiles "$cd"
+
+crl1=$(crl_fp "$cd/ca.crl")
+run_gen "$tmp/revoke2.log" --out "$cd" --revoke alice
+check "revoking again says so" output_has "$tmp/revoke2.log" "already revoked"
+check "revoking again keeps ca.crl" same "$crl1" "$(crl_fp "$cd/ca.crl")"
+run_gen "$tmp/crl4.log" --out "$cd"
+check "a plain run keeps the CRL with revocations" same "$crl1" "$(crl_fp "$cd/ca.crl")"
+
+check_fails "--revoke of a user without a certificate is refused" bash "$GEN" --out "$cd" --revoke carol
+check_fails "--revoke with a bad name is refused" bash "$GEN" --out "$cd" --revoke '9x'
+check_fails "--revoke with a reserved name is refused" bash "$GEN" --out "$cd" --revoke server
+check_fails "--revoke with --name is refused" bash "$GEN" --out "$cd" --revoke bob --name x.example
+check_fails "--revoke without a CA is refused" bash "$GEN" --out "$tmp/noca" --revoke bob
+check "--revoke without a CA writes nothing" bash -c "[[ ! -e '$tmp/noca/ca.crt' ]]"
+check "refused revocations leave ca.crl alone" same "$crl1" "$(crl_fp "$cd/ca.crl")"
+
+# --revoke USER --client USER replaces a certificate.
+run_gen "$tmp/revoke3.log" --out "$cd" --revoke bob --client bob
+check "--revoke --client issues a new bob.crt" differ "$(serial_of "$tmp/bob-1.crt")" "$(serial_of "$cd/bob.crt")"
+check "the new bob.crt passes a CRL check" crl_verify "$cd/bob.crt"
+check_fails "the old bob.crt fails a CRL check" crl_verify "$tmp/bob-1.crt"
+check "ca.crl lists both revoked serials" crl_lists "$cd/ca.crl" "$alice_sn"
+
+# A CRL close to its next update is signed again by any run.
+cat >"$tmp/short.cnf" <<EOF
+[ca]
+default_ca = c
+[c]
+database = $tmp/short.idx
+crlnumber = $tmp/short.num
+certificate = $cd/ca.crt
+private_key = $cd/ca.key
+default_md = sha256
+EOF
+cp -- "$cd/ca.revoked" "$tmp/short.idx"
+echo 01 >"$tmp/short.num"
+openssl ca -batch -config "$tmp/short.cnf" -gencrl -crldays 5 -out "$cd/ca.crl" >/dev/null 2>&1 ||
+	fail "cannot make a short-lived CRL"
+touch "$cd/ca.crl"
+run_gen "$tmp/crl5.log" --out "$cd"
+check "a CRL that expires soon is signed again" test "$(crl_days_left "$cd/ca.crl")" -ge 360
+check "the renewed CRL keeps the revocations" crl_lists "$cd/ca.crl" "$alice_sn"
+
+# A damaged CRL is replaced, with a warning.
+echo garbage >"$cd/ca.crl"
+run_gen "$tmp/crl6.log" --out "$cd"
+check "a damaged ca.crl is replaced" crl_signed_by "$cd/ca.crl" "$cd/ca.crt"
+check "a damaged ca.crl is reported" grep -qi warning "$tmp/crl6.log"
+check "the replaced CRL keeps the revocations" crl_lists "$cd/ca.crl" "$alice_sn"
+
+# --force makes a new CA, whose CRL starts empty.
+run_gen "$tmp/crl7.log" --out "$cd" --force
+check "after --force ca.crl is signed by the new CA" crl_signed_by "$cd/ca.crl" "$cd/ca.crt"
+check "after --force ca.crl revokes nothing" bash -c "! openssl crl -in '$cd/ca.crl' -noout -text | grep -q 'Serial Number'"
 
 if ((failures)); then
 	printf 'test_gen_certs: %d of %d checks FAILED\n' "$failures" "$((failures + checks))" >&2
