@@ -552,8 +552,13 @@ ssl_failed(struct conn *c, int r, const char *what)
 	default:
 		tlsctx_error(msg, sizeof(msg), what);
 		if (c->state == CONN_S_HANDSHAKE) {
-			log_info("conn %llu: %s: %s", (unsigned long long)c->id,
-			    c->peer, msg);
+			long v = SSL_get_verify_result(c->ssl);
+
+			/* Say why a client certificate was refused (revoked...). */
+			log_info("conn %llu: %s: %s%s%s", (unsigned long long)c->id,
+			    c->peer, msg, v != X509_V_OK ? ": " : "",
+			    v != X509_V_OK ? X509_verify_cert_error_string(v) :
+			    "");
 			/* Send the alert the failure produced, then close. */
 			begin_close(c, "handshake failed");
 			mark_dirty(c);
