@@ -944,6 +944,43 @@ hs_server_free(struct hs_server *s)
 }
 
 int
+hs_server_finish(struct hs_server *s)
+{
+	static const char *const reports[] = {
+		"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+		"runtime error:", "WARNING: ThreadSanitizer", NULL
+	};
+	char *log;
+	size_t i;
+	int rc = 0, st;
+
+	if (s == NULL)
+		return 0;
+	if (s->pid > 0) {
+		st = hs_server_stop(s);
+		if (st != 0) {
+			fprintf(stderr, "harness: parleyd exit status %d at "
+			    "teardown, expected 0\n", st);
+			rc = -1;
+		}
+	}
+	if ((log = hs_server_log(s)) != NULL) {
+		for (i = 0; reports[i] != NULL; i++) {
+			if (strstr(log, reports[i]) == NULL)
+				continue;
+			fprintf(stderr, "harness: \"%s\" in the server log\n",
+			    reports[i]);
+			rc = -1;
+		}
+		free(log);
+	}
+	if (rc == -1)
+		dump_log(s, 0);
+	hs_server_free(s);
+	return rc;
+}
+
+int
 hs_server_port(const struct hs_server *s)
 {
 	return s->port;
@@ -1028,7 +1065,7 @@ struct hs_client {
 	int	 fd;
 	SSL_CTX	*ctx;
 	SSL	*ssl;
-	char	*in;		/* received plaintext: [rpos, inlen) unread */
+	char	*in;		/* plaintext; [rpos, inlen) unread */
 	size_t	 rpos, inlen, incap;
 	char	*line;
 	size_t	 linecap;
@@ -1296,7 +1333,8 @@ hs_connect(const struct hs_server *s, const struct hs_client_opts *opts)
 	if (verbose)
 		fprintf(stderr, "harness: c%d connected %s alpn \"%s\"%s%s\n",
 		    c->num, SSL_get_version(c->ssl), c->alpn,
-		    o->src != NULL ? " from " : "", o->src != NULL ? o->src : "");
+		    o->src != NULL ? " from " : "",
+		    o->src != NULL ? o->src : "");
 	return c;
 sslfail:
 	seterr(0, "TLS setup: %s", ssl_errstr(eb, sizeof(eb)));
@@ -1330,7 +1368,8 @@ hs_close(struct hs_client *c)
 		return;
 	if (c->closed == 0 && c->ssl != NULL) {
 		ERR_clear_error();
-		(void)SSL_shutdown(c->ssl);	/* one try: close_notify out */
+		/* One try: the close_notify goes out if it can. */
+		(void)SSL_shutdown(c->ssl);
 		ERR_clear_error();
 	}
 	client_free(c);

@@ -118,6 +118,13 @@ int hs_server_restart(struct hs_server *s) HS_WUR;
 /* Kill if running, remove the directory, free. NULL is a no-op. */
 void hs_server_free(struct hs_server *s);
 
+/*
+ * For teardown: stop the server with SIGTERM if it runs, then check that
+ * it exited 0 and that its log holds no sanitizer report; free it either
+ * way. Returns 0, or -1 (after printing why). NULL gives 0.
+ */
+int hs_server_finish(struct hs_server *s);
+
 /* The whole log file, malloc'd (caller frees); NULL on error. */
 char *hs_server_log(const struct hs_server *s);
 
@@ -126,7 +133,7 @@ const char *hs_server_host(const struct hs_server *s);	/* "127.0.0.1" */
 const char *hs_server_dir(const struct hs_server *s);
 const char *hs_server_config(const struct hs_server *s);
 const char *hs_server_logfile(const struct hs_server *s);
-pid_t hs_server_pid(const struct hs_server *s);		/* 0 if stopped */
+pid_t hs_server_pid(const struct hs_server *s);	/* 0 if stopped */
 
 /*
  * Run "parleyctl -c CONFIG ARGS" (ARGS formatted, then given to the
@@ -205,7 +212,7 @@ int hs_line_had_cr(const struct hs_client *c);
 /* Whether a line starts with an event keyword (HELLO, MSG, ...). */
 int hs_is_event(const char *line);
 
-#define HS_SKIP_EVENTS	0x1	/* skip event lines that do not match */
+#define HS_SKIP_EVENTS	0x1	/* skip non-matching event lines */
 #define HS_SKIP_ANY	0x2	/* skip every line that does not match */
 
 /*
@@ -221,7 +228,7 @@ struct hs_reply {
 	size_t	  ndata;
 	char	**events;
 	size_t	  nevents;
-	char	 *final;	/* "OK ..." / "ERR ...", or "BYE ..."; NULL */
+	char	 *final;	/* "OK ...", "ERR ...", "BYE ..." or NULL */
 };
 
 /*

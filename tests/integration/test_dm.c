@@ -33,9 +33,10 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	hs_server_free(*state);
+	int rc = hs_server_finish(*state);
+
 	*state = NULL;
-	return 0;
+	return rc;
 }
 
 static struct hs_client *
@@ -214,7 +215,8 @@ t_send_errors(void **state)
 {
 	static const char *const bad_args[] = {
 		"SEND 9bob hi", "SEND b@d hi", "SEND bob! hi",
-		"SEND abcdefghijklmnopqrstuvwxyz0123456 hi",	/* 33 chars */
+		/* 33 characters */
+		"SEND abcdefghijklmnopqrstuvwxyz0123456 hi",
 		"SEND bob", "SEND bob ", "SEND", "SEND #",
 		NULL
 	};

@@ -44,9 +44,10 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	hs_server_free(*state);
+	int rc = hs_server_finish(*state);
+
 	*state = NULL;
-	return 0;
+	return rc;
 }
 
 /* Connect (optionally from src) and read the greeting. */
@@ -143,7 +144,7 @@ t_auth_failed_identical(void **state)
 	unknown = failed_login(s, "127.0.0.12", "nosuchuser", WRONG_PW, &cr2,
 	    &ms2);
 	unknown2 = failed_login(s, "127.0.0.13", "zed", ALICE_PW, &cr3, &ms3);
-	print_message("wrong password %lld ms, unknown user %lld ms / %lld ms\n",
+	print_message("wrong password %lld ms, unknown user %lld / %lld ms\n",
 	    (long long)ms1, (long long)ms2, (long long)ms3);
 	assert_string_equal(wrong, AUTH_FAILED);
 	assert_string_equal(unknown, AUTH_FAILED);

@@ -30,10 +30,12 @@ group_setup(void **state)
 static int
 group_teardown(void **state)
 {
+	int rc;
+
 	(void)state;
-	hs_server_free(srv);
+	rc = hs_server_finish(srv);
 	srv = NULL;
-	return 0;
+	return rc;
 }
 
 /* A connected client that has read the greeting. */
@@ -115,7 +117,7 @@ t_tls_min_version_13(void **state)
 	c = greeted(s, &o);
 	assert_int_equal(hs_client_version(c), TLS1_3_VERSION);
 	hs_close(c);
-	hs_server_free(s);
+	assert_int_equal(hs_server_finish(s), 0);
 }
 
 static void
@@ -426,7 +428,7 @@ t_line_too_long_small(void **state)
 	s = hs_server_start_new(ov);
 	assert_non_null(s);
 	check_line_limit(s, 1024);
-	hs_server_free(s);
+	assert_int_equal(hs_server_finish(s), 0);
 }
 
 static void
@@ -447,7 +449,7 @@ t_bad_utf8(void **state)
 		{ "PING \xC0\xAF\n", 8 },		/* overlong '/' */
 		{ "PING \xED\xA0\x80\n", 9 },		/* surrogate */
 		{ "PING \xF4\x90\x80\x80\n", 10 },	/* > U+10FFFF */
-		{ "PING \x80\n", 7 },			/* lone continuation */
+		{ "PING \x80\n", 7 },		/* lone continuation */
 		{ "PING \xFF\n", 7 },
 		{ "PING \xE2\x82\n", 8 },		/* truncated */
 		{ "\xC0\xAF\n", 3 },			/* in the keyword */

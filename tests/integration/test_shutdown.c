@@ -34,9 +34,10 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	hs_server_free(*state);
+	int rc = hs_server_finish(*state);
+
 	*state = NULL;
-	return 0;
+	return rc;
 }
 
 /* The client's next line is the shutdown BYE, then a clean close. */

@@ -141,7 +141,8 @@ expect_eof() {
 	local rc=0
 	IFS= read -r -t "$READ_TIMEOUT" LINE <&"$1" || rc=$?
 	[ "$rc" -eq 0 ] && fail "unexpected line '$LINE' before close"
-	[ "$rc" -gt 128 ] && fail "connection still open after ${READ_TIMEOUT} s"
+	[ "$rc" -gt 128 ] &&
+		fail "connection still open after ${READ_TIMEOUT} s"
 	return 0
 }
 
