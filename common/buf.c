@@ -231,3 +231,12 @@ buf_shrink(struct buf *b)
 	b->rpos = 0;
 	b->wpos = 0;
 }
+
+void
+buf_unappend(struct buf *b, size_t n)
+{
+	assert(n <= buf_len(b));
+	b->wpos -= n;
+	if (b->rpos == b->wpos)
+		b->rpos = b->wpos = 0;
+}

@@ -60,6 +60,9 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0))) WUR;
 
+/* Drop the last n bytes written (n <= buf_len): undo an append. */
+void buf_unappend(struct buf *b, size_t n);
+
 /* Release the storage if the buffer is empty (idle connections keep none). */
 void buf_shrink(struct buf *b);
 

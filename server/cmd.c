@@ -154,13 +154,17 @@ job_done(struct storage_job *sj)
 	struct cmd_job *j = (struct cmd_job *)sj;
 	struct conn *c = j->c;
 
-	if (!conn_closing(c)) {
-		if (sj->rc == STORE_ERROR)
-			conn_err(c, "UNAVAILABLE", "store unavailable, try again");
-		else
-			j->finish(j);
+	/*
+	 * finish() also brings the in-memory tables up to date with what
+	 * was committed (JOIN, LEAVE), so it runs even when the connection
+	 * that asked has closed meanwhile; its replies then go nowhere.
+	 */
+	if (sj->rc != STORE_ERROR)
+		j->finish(j);
+	else if (!conn_closing(c))
+		conn_err(c, "UNAVAILABLE", "store unavailable, try again");
+	if (!conn_closing(c))
 		conn_resume(c);
-	}
 	conn_unref(c);
 	buf_free(&j->lines);
 	/* Jobs may carry a token or key material. */

@@ -140,15 +140,15 @@ cmd_setkey(struct conn *c, struct line_cursor *lc)
 	struct cmd_job *j;
 
 	if (line_token(lc, b64, sizeof(b64), &len) != 1 ||
-	    !cmd_no_more_args(c, lc) ||
 	    sodium_base642bin(key, sizeof(key), b64, len, NULL, &n, &end,
 	    sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    n != sizeof(key) || end != b64 + len) {
-		if (!conn_closing(c))
-			conn_err(c, "BAD_ARGS",
-			    "expected a base64 X25519 public key (32 bytes)");
+		conn_err(c, "BAD_ARGS",
+		    "expected a base64 X25519 public key (32 bytes)");
 		return;
 	}
+	if (!cmd_no_more_args(c, lc))
+		return;
 	if ((j = cmd_job_new(c, setkey_run, setkey_finish, 0)) == NULL)
 		return;
 	memcpy(j->bin, key, sizeof(key));

@@ -121,10 +121,19 @@ static int
 sync_line(void *ctx, const struct store_msg *m)
 {
 	struct cmd_job *j = ctx;
+	size_t before = buf_len(&j->lines);
+	uint64_t last = j->last;
 
-	if (buf_len(&j->lines) >= page_bytes())
+	if (hist_line(ctx, m) != 0)
 		return 1;
-	return hist_line(ctx, m);
+	/* Past the page: take the line back, unless it is the only one. */
+	if (buf_len(&j->lines) > page_bytes() && j->count > 1) {
+		buf_unappend(&j->lines, buf_len(&j->lines) - before);
+		j->count--;
+		j->last = last;
+		return 1;
+	}
+	return 0;
 }
 
 static int

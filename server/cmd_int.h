@@ -17,8 +17,10 @@ struct conn;
 
 /*
  * A command that reads or writes the store: run() fills in the job on the
- * storage thread, finish() answers on the loop thread (only called while
- * the connection is open; the connection is resumed after it). Data lines
+ * storage thread, finish() answers on the loop thread (also when the
+ * connection has closed meanwhile — its writes then go nowhere — so it
+ * can bring in-memory state up to date; not after STORE_ERROR, which is
+ * answered for it). The connection is resumed after it. Data lines
  * are collected in `lines`, capped at lines_max bytes.
  */
 struct cmd_job {

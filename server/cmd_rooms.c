@@ -165,7 +165,8 @@ static void
 who_finish(struct cmd_job *j)
 {
 	char *p, *nl;
-	size_t left;
+	size_t left, written = 0;
+	unsigned n;
 
 	if (j->sj.rc == STORE_NOT_FOUND) {
 		conn_err(j->c, "NO_SUCH_ROOM", "no such room");
@@ -174,14 +175,19 @@ who_finish(struct cmd_job *j)
 	/* Online status is the loop's knowledge, added here. */
 	p = (char *)buf_rptr(&j->lines);
 	left = buf_len(&j->lines);
-	while (left > 0 && (nl = memchr(p, '\n', left)) != NULL) {
+	/* The lines grow here: cap what is written, and count what was. */
+	n = 0;
+	while (left > 0 && (nl = memchr(p, '\n', left)) != NULL &&
+	    written < LIST_MAX(j->c)) {
 		*nl = '\0';
+		written += strlen(j->target) + (size_t)(nl - p) + 17;
 		conn_printf(j->c, "MEMBER %s %s %s", j->target, p,
 		    route_user_online(p) ? "online" : "offline");
+		n++;
 		left -= (size_t)(nl + 1 - p);
 		p = nl + 1;
 	}
-	conn_printf(j->c, "OK WHO %u", j->count);
+	conn_printf(j->c, "OK WHO %u", n);
 }
 
 void
