@@ -8,7 +8,10 @@
  * record per line with network text escaped (display.c) or as JSON
  * (record.c); errors go to stderr. While waiting on standard input, a PING
  * now and then keeps the server's idle timeout from closing the session.
- * listen, the one long-running command, lives in listen.c.
+ * listen, the one long-running command, lives in listen.c; the commands
+ * about end-to-end keys and the token (keygen, fingerprint, trust,
+ * logout) in cli_keys.c. send --e2e and history use keys.c to seal and
+ * open end-to-end encrypted direct messages.
  */
 #include "cli.h"
 
@@ -22,7 +25,9 @@
 
 #include "creds.h"
 #include "display.h"
+#include "keys.h"
 #include "line.h"
+#include "msgq.h"
 #include "names.h"
 #include "record.h"
 #include "utf8.h"
@@ -48,9 +53,10 @@ static int cmd_who(const struct session_opts *, int, char **);
 static int cmd_whoami(const struct session_opts *, int, char **);
 
 static const struct cli_cmd commands[] = {
-	{ "send", cmd_send, "send [-v] TARGET TEXT...",
+	{ "send", cmd_send, "send [-v] [--e2e] TARGET TEXT...",
 	    "send one message; TEXT '-' sends each line of stdin,\n"
-	    "                     -v prints the ids" },
+	    "                     -v prints the ids, --e2e encrypts it end to "
+	    "end\n                     (direct messages only)" },
 	{ "listen", cli_listen,
 	    "listen [--count N] [--json] [--join ROOM]... [--no-reconnect]",
 	    "print incoming messages, one a line: ID TIME FROM TO\n"
@@ -62,6 +68,15 @@ static const struct cli_cmd commands[] = {
 	{ "rooms", cmd_rooms, "rooms", "list rooms: ROOM MEMBERS" },
 	{ "who", cmd_who, "who ROOM", "list members: USER online|offline" },
 	{ "whoami", cmd_whoami, "whoami", "print your user name and role" },
+	{ "keygen", cli_keygen, "keygen [--force]",
+	    "make your end-to-end key pair (kept, or replaced with\n"
+	    "                     --force) and publish its public key" },
+	{ "fingerprint", cli_fingerprint, "fingerprint [USER]",
+	    "show the fingerprint of your key, or of USER's key" },
+	{ "trust", cli_trust, "trust USER",
+	    "accept USER's current end-to-end key after a change" },
+	{ "logout", cli_logout, "logout",
+	    "remove the stored login token for this account" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -138,35 +153,17 @@ sleep_ms(int ms)
 		continue;
 }
 
-/* Print a MSG or HIST record, plain or JSON. */
-static int
-print_record(const char *line, size_t len, bool json)
-{
-	struct proto_msg m;
-	char esc[256];
-
-	if (proto_parse_msg(line, len, &m) != 0) {
-		display_escape(esc, sizeof(esc), line, len);
-		session_errorf("ignoring a malformed line from the server: %s",
-		    esc);
-		return -1;
-	}
-	record_print(stdout, &m, json);
-	return 0;
-}
-
 /*
  * Connect and log in for one command: the password is asked for (or read
  * from stdin) once and wiped as soon as the server accepted it.
  */
-static int
-start(const struct session_opts *o, struct session **s)
+int
+cli_start(const struct session_opts *o, struct session **s)
 {
 	struct creds *cr;
 	int rc;
 
-	cr = creds_new(o->user, o->cert != NULL && !o->password_stdin,
-	    o->password_stdin, false);
+	cr = creds_new(o, false);
 	if (cr == NULL)
 		return SESSION_EXIT_USAGE;
 	rc = session_start(o, cr, NULL, NULL, s);
@@ -204,10 +201,11 @@ run_command(struct session *s, const char *what, session_line_cb *on_data,
 }
 
 /* Close politely; a failure after the work is done does not change rc. */
-static int
-finish(struct session *s, int rc)
+int
+cli_finish(struct session *s, int rc)
 {
-	if (rc == SESSION_EXIT_OK || rc == SESSION_EXIT_REFUSED)
+	if (rc == SESSION_EXIT_OK || rc == SESSION_EXIT_REFUSED ||
+	    rc == SESSION_EXIT_KEY_CHANGED)
 		(void)session_quit(s);
 	session_free(s);
 	if (rc == SESSION_EXIT_OK)
@@ -219,22 +217,36 @@ finish(struct session *s, int rc)
 
 /* ---- send ----------------------------------------------------------- */
 
+/*
+ * Send one message and wait for OK SEND (retrying when the server says
+ * "not now"). With keys, text is sealed for target first.
+ */
 static int
 send_one(struct session *s, const char *target, const char *text,
-    size_t len, bool verbose)
+    size_t len, bool verbose, struct keys *keys)
 {
 	struct line_cursor c;
-	char *line, tok[32];
+	char *line, tok[32], *env = NULL, why[256];
 	size_t llen, n;
 	int rc, tries, delay = SEND_RETRY_FIRST_MS;
 
+	if (keys != NULL) {
+		rc = keys_seal(keys, target, text, len, &env, &len, why,
+		    sizeof(why));
+		if (rc != SESSION_EXIT_OK) {
+			session_errorf("not sent: %s", why);
+			return rc;
+		}
+		text = env;
+	}
+	rc = SESSION_EXIT_OK;
 	for (tries = 0;; tries++) {
 		rc = session_sendf(s, "SEND %s %.*s", target, (int)len, text);
 		if (rc != SESSION_EXIT_OK)
-			return rc;
+			break;
 		rc = session_await(s, NULL, NULL, &line, &llen);
 		if (rc != SESSION_EXIT_OK)
-			return rc;
+			break;
 		if (proto_keyword_is(line, llen, "OK"))
 			break;
 		/* "Nothing was done; the client may retry" (SPEC §2). */
@@ -247,8 +259,12 @@ send_one(struct session *s, const char *target, const char *text,
 			continue;
 		}
 		proto_report_err("send failed", line, llen);
-		return SESSION_EXIT_REFUSED;
+		rc = SESSION_EXIT_REFUSED;
+		break;
 	}
+	free(env);
+	if (rc != SESSION_EXIT_OK)
+		return rc;
 	if (verbose) {
 		line_cursor_init(&c, line, llen);
 		if (line_token(&c, tok, sizeof(tok), &n) == 1 &&
@@ -301,7 +317,8 @@ cli_wait_input(struct session *s, int fd, bool *ready)
 
 /* TEXT '-': one message per line of standard input. */
 static int
-send_stdin(struct session *s, const char *target, bool verbose)
+send_stdin(struct session *s, const char *target, bool verbose,
+    struct keys *keys)
 {
 	struct line_framer in;
 	enum line_status st;
@@ -327,7 +344,7 @@ send_stdin(struct session *s, const char *target, bool verbose)
 				rc = SESSION_EXIT_USAGE;
 				goto out;
 			}
-			rc = send_one(s, target, line, len, verbose);
+			rc = send_one(s, target, line, len, verbose, keys);
 			if (rc != SESSION_EXIT_OK)
 				goto out;
 		}
@@ -367,12 +384,36 @@ out:
 	return rc;
 }
 
+/*
+ * send --e2e: the own key pair must exist before anything is sent, and
+ * the recipient's key is fetched (and checked against known_keys) once.
+ */
+static int
+e2e_prepare(const struct session_opts *o, const char *target,
+    struct keys **keys)
+{
+	int r;
+
+	if (target[0] == '#')
+		return cli_usage_err("send", "--e2e encrypts direct messages "
+		    "only; rooms are not end-to-end encrypted");
+	*keys = keys_new(o, NULL, NULL);
+	if (*keys == NULL)
+		return SESSION_EXIT_USAGE;
+	r = keys_own_load(*keys);
+	if (r == 1)
+		session_errorf("no key pair for %s: make one with parley "
+		    "keygen", keys_account(*keys));
+	return r == 0 ? SESSION_EXIT_OK : SESSION_EXIT_USAGE;
+}
+
 static int
 cmd_send(const struct session_opts *o, int argc, char **argv)
 {
 	char target[NAMES_ROOM_MAX + 1], *text = NULL;
 	struct session *s;
-	bool verbose = false, from_stdin = false;
+	struct keys *keys = NULL;
+	bool verbose = false, from_stdin = false, e2e = false;
 	size_t len = 0, l;
 	int i = 1, j, rc;
 
@@ -384,6 +425,8 @@ cmd_send(const struct session_opts *o, int argc, char **argv)
 		if (strcmp(argv[i], "-v") == 0 ||
 		    strcmp(argv[i], "--verbose") == 0)
 			verbose = true;
+		else if (strcmp(argv[i], "--e2e") == 0)
+			e2e = true;
 		else
 			return cli_usage_err("send", "unknown option");
 	}
@@ -417,29 +460,71 @@ cmd_send(const struct session_opts *o, int argc, char **argv)
 			    "without control characters");
 		}
 	}
+	if (e2e && (rc = e2e_prepare(o, target, &keys)) != SESSION_EXIT_OK)
+		goto out;
 
-	rc = start(o, &s);
-	if (rc != SESSION_EXIT_OK) {
-		free(text);
-		return rc;
-	}
-	if (from_stdin)
-		rc = send_stdin(s, target, verbose);
-	else
-		rc = send_one(s, target, text, len, verbose);
+	rc = cli_start(o, &s);
+	if (rc != SESSION_EXIT_OK)
+		goto out;
+	if (keys != NULL)
+		rc = keys_fetch(keys, s, target);
+	if (rc == SESSION_EXIT_OK && from_stdin)
+		rc = send_stdin(s, target, verbose, keys);
+	else if (rc == SESSION_EXIT_OK)
+		rc = send_one(s, target, text, len, verbose, keys);
+	rc = cli_finish(s, rc);
+out:
+	keys_free(keys);
 	free(text);
-	return finish(s, rc);
+	return rc;
 }
 
 /* ---- history and the small commands -------------------------------- */
 
+/* HIST lines are kept until the answer is complete (keys come after). */
 static void
 history_line(void *arg, const char *line, size_t len)
 {
-	const bool *json = arg;
+	struct msgq *q = arg;
+	struct proto_msg m;
+	char esc[256];
 
-	if (proto_keyword_is(line, len, "HIST"))
-		(void)print_record(line, len, *json);
+	if (!proto_keyword_is(line, len, "HIST"))
+		return;
+	if (proto_parse_msg(line, len, &m) != 0) {
+		display_escape(esc, sizeof(esc), line, len);
+		session_errorf("ignoring a malformed line from the server: %s",
+		    esc);
+		return;
+	}
+	if (msgq_push(q, &m, 0) != 0)
+		session_errorf("out of memory: a history line is not shown");
+}
+
+/* Print the kept lines, opening envelopes (fetching keys as needed). */
+static int
+history_print(struct session *s, const struct session_opts *o,
+    struct msgq *q, bool json)
+{
+	struct keys_opened op;
+	struct msgq_item *it;
+	struct keys *keys;
+	int rc = SESSION_EXIT_OK;
+
+	keys = keys_new(o, NULL, NULL);
+	while ((it = msgq_head(q)) != NULL) {
+		if (keys != NULL && keys_open(keys, &it->m,
+		    rc != SESSION_EXIT_OK, &op) == KEYS_OPEN_FETCH) {
+			rc = keys_fetch(keys, s, keys_msg_peer(keys, &it->m));
+			continue;
+		}
+		record_print(stdout, &it->m, keys != NULL ? &op : NULL, json);
+		if (keys != NULL)
+			keys_opened_clear(&op);
+		msgq_pop(q);
+	}
+	keys_free(keys);
+	return rc;
 }
 
 static int
@@ -447,6 +532,7 @@ cmd_history(const struct session_opts *o, int argc, char **argv)
 {
 	char target[NAMES_ROOM_MAX + 1], cmd[NAMES_ROOM_MAX + 40];
 	unsigned long long n = HISTORY_LIMIT_DEFAULT;
+	struct msgq q;
 	struct session *s;
 	bool have_target = false, json = false;
 	int i, rc;
@@ -474,12 +560,16 @@ cmd_history(const struct session_opts *o, int argc, char **argv)
 		return cli_usage_err("history", "missing TARGET");
 	snprintf(cmd, sizeof(cmd), "HISTORY %s %llu", target, n);
 
-	rc = start(o, &s);
+	rc = cli_start(o, &s);
 	if (rc != SESSION_EXIT_OK)
 		return rc;
-	rc = run_command(s, "history failed", history_line, &json, NULL, NULL,
+	msgq_init(&q);
+	rc = run_command(s, "history failed", history_line, &q, NULL, NULL,
 	    cmd);
-	return finish(s, rc);
+	if (rc == SESSION_EXIT_OK)
+		rc = history_print(s, o, &q, json);
+	msgq_clear(&q);
+	return cli_finish(s, rc);
 }
 
 /* Data lines "KEYWORD a b c": print the fields after skip tokens. */
@@ -518,7 +608,7 @@ simple(const struct session_opts *o, const char *what, const char *cmdline,
 	const char *rest;
 	int rc;
 
-	rc = start(o, &s);
+	rc = cli_start(o, &s);
 	if (rc != SESSION_EXIT_OK)
 		return rc;
 	/* The callback only reads kw; the cast drops const for void *. */
@@ -534,7 +624,7 @@ simple(const struct session_opts *o, const char *what, const char *cmdline,
 			fputc('\n', stdout);
 		}
 	}
-	return finish(s, rc);
+	return cli_finish(s, rc);
 }
 
 static int

@@ -1,8 +1,9 @@
 /*
  * cli: the scripting commands of the parley client (SPEC §7):
- * send, listen (listen.c), history, and the small ones (join, leave,
- * rooms, who, whoami). Each checks its arguments before connecting, so a
- * usage error never touches the network.
+ * send, listen (listen.c), history, the small ones (join, leave, rooms,
+ * who, whoami) and those about keys and the token (cli_keys.c: keygen,
+ * fingerprint, trust, logout). Each checks its arguments before
+ * connecting, so a usage error never touches the network.
  */
 #ifndef PARLEY_CLIENT_CLI_H
 #define PARLEY_CLIENT_CLI_H
@@ -34,7 +35,26 @@ void cli_usage(FILE *f);
 /* listen (listen.c): print incoming messages, reconnecting as needed. */
 int cli_listen(const struct session_opts *o, int argc, char **argv);
 
-/* ---- helpers shared by cli.c and listen.c ---- */
+/* cli_keys.c: keygen, fingerprint, trust, logout. */
+int cli_keygen(const struct session_opts *o, int argc, char **argv);
+int cli_fingerprint(const struct session_opts *o, int argc, char **argv);
+int cli_trust(const struct session_opts *o, int argc, char **argv);
+int cli_logout(const struct session_opts *o, int argc, char **argv);
+
+/* ---- helpers shared by cli.c, cli_keys.c and listen.c ---- */
+
+/*
+ * Connect and log in for a one-shot command (creds.c; the password is
+ * wiped once accepted). Returns an exit code; failures are reported.
+ */
+int cli_start(const struct session_opts *o, struct session **s)
+	__attribute__((warn_unused_result));
+
+/*
+ * End a one-shot command: QUIT when the session is still good, free it,
+ * flush stdout. Returns rc, or the output failure when rc was 0.
+ */
+int cli_finish(struct session *s, int rc);
 
 /* Report "cmd: what (see parley --help)"; returns SESSION_EXIT_USAGE. */
 int cli_usage_err(const char *cmd, const char *what);

@@ -1,9 +1,10 @@
 /*
  * conf: read client.conf with inih.
  *
- * Only six keys exist, all strings; checking what they mean (a port
+ * Only seven keys exist, all strings; checking what they mean (a port
  * number, a user name, readable files) is left to main.c, which does the
- * same checks for flags and environment variables. Paths are resolved
+ * same checks for flags and environment variables; conf_token() reads
+ * the one boolean. Paths are resolved
  * here: "~/" against $HOME, anything else relative against the folder of
  * the file, so the file works wherever the client is started from.
  */
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <ini.h>
 
@@ -60,6 +62,7 @@ on_entry(void *user, const char *section, const char *name, const char *value)
 		{ "user", &p->c->user, false },
 		{ "cert", &p->c->cert, true },
 		{ "key", &p->c->key, true },
+		{ "token", &p->c->token, false },
 	};
 	size_t i;
 	char *v;
@@ -91,7 +94,7 @@ on_entry(void *user, const char *section, const char *name, const char *value)
 		return 1;
 	}
 	session_errorf("%s: unknown key '%s' (known: host, port, cafile, "
-	    "user, cert, key)", p->path, name);
+	    "user, cert, key, token)", p->path, name);
 	p->failed = true;
 	return 0;
 }
@@ -138,6 +141,25 @@ conf_load(const char *path, bool must_exist, struct conf *c)
 	return 0;
 }
 
+int
+conf_token(const struct conf *c, const char *path)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0" };
+	size_t i;
+
+	if (c->token == NULL)
+		return 1;
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(c->token, yes[i]) == 0)
+			return 1;
+		if (strcasecmp(c->token, no[i]) == 0)
+			return 0;
+	}
+	session_errorf("%s: token must be true or false", path);
+	return -1;
+}
+
 void
 conf_free(struct conf *c)
 {
@@ -147,6 +169,7 @@ conf_free(struct conf *c)
 	free(c->user);
 	free(c->cert);
 	free(c->key);
+	free(c->token);
 	memset(c, 0, sizeof(*c));
 }
 

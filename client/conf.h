@@ -7,6 +7,7 @@
  *   user = alice
  *   cert = ~/.config/parley/alice.crt
  *   key = ~/.config/parley/alice.key
+ *   token = false              ; no resume tokens (default true)
  *
  * Keys may stand before any section or under [client]. A password is
  * never read from here. The file is looked for at
@@ -27,6 +28,7 @@ struct conf {
 	char *user;
 	char *cert;
 	char *key;
+	char *token;                    /* "true"/"false" as written */
 };
 
 /*
@@ -36,6 +38,12 @@ struct conf {
  */
 int conf_load(const char *path, bool must_exist, struct conf *c)
 	__attribute__((warn_unused_result));
+
+/*
+ * The token setting: 1 (true, yes, on, 1 or not set), 0 (false, no,
+ * off, 0), or -1 for anything else (reported with the file's path).
+ */
+int conf_token(const struct conf *c, const char *path);
 
 /* Free the values. */
 void conf_free(struct conf *c);

@@ -8,6 +8,12 @@
  * about the connection go to stderr, messages to stdout, flushed one by
  * one so a pipe reader sees each as it comes. --no-reconnect makes a drop
  * final (exit 6), for scripts that want to notice it.
+ *
+ * End-to-end encrypted direct messages are opened before they are
+ * printed (keys.c). Messages arrive inside the link's waits, where no
+ * command may be sent, so one that needs a sender's key that has not
+ * been fetched yet is queued (msgq.c), and so is every message after it;
+ * the queue is worked off between waits, with GETKEY, in order.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +21,9 @@
 
 #include "cli.h"
 #include "creds.h"
+#include "keys.h"
 #include "link.h"
+#include "msgq.h"
 #include "record.h"
 
 struct listen_state {
@@ -23,12 +31,47 @@ struct listen_state {
 	unsigned long long got;
 	bool json;
 	bool out_failed;
+	struct keys *keys;
+	struct msgq q;                  /* waiting for a key, in order */
 };
 
 static bool
 listen_done(const struct listen_state *st)
 {
 	return st->out_failed || (st->want != 0 && st->got >= st->want);
+}
+
+static void
+print_msg(struct listen_state *st, const struct proto_msg *m,
+    const struct keys_opened *op)
+{
+	record_print(stdout, m, op, st->json);
+	st->got++;
+	if (fflush(stdout) != 0)
+		st->out_failed = true;
+}
+
+/*
+ * Show m now if nothing waits and no key must be fetched for it; else
+ * queue it. final: no key can be fetched any more.
+ */
+static void
+offer(struct listen_state *st, const struct proto_msg *m, bool final)
+{
+	struct keys_opened op;
+
+	if (msgq_head(&st->q) == NULL &&
+	    keys_open(st->keys, m, final, &op) == KEYS_OPEN_DONE) {
+		print_msg(st, m, &op);
+		keys_opened_clear(&op);
+		return;
+	}
+	if (msgq_push(&st->q, m, 0) != 0) {
+		/* Full: show it at once rather than lose it. */
+		(void)keys_open(st->keys, m, true, &op);
+		print_msg(st, m, &op);
+		keys_opened_clear(&op);
+	}
 }
 
 static void
@@ -39,15 +82,40 @@ listen_msg(void *arg, const struct proto_msg *m, bool caught_up)
 	(void)caught_up;
 	if (listen_done(st))
 		return;
-	record_print(stdout, m, st->json);
-	st->got++;
-	if (fflush(stdout) != 0)
-		st->out_failed = true;
+	offer(st, m, false);
+}
+
+/*
+ * Show the queued messages, fetching keys as needed (s may be NULL: show
+ * them as they are). Messages arriving meanwhile join the queue. Returns
+ * SESSION_EXIT_OK or SESSION_EXIT_LOST.
+ */
+static int
+flush(struct listen_state *st, struct session *s)
+{
+	struct keys_opened op;
+	struct msgq_item *it;
+	int rc;
+
+	while ((it = msgq_head(&st->q)) != NULL && !listen_done(st)) {
+		if (keys_open(st->keys, &it->m, s == NULL, &op) ==
+		    KEYS_OPEN_FETCH) {
+			rc = keys_fetch(st->keys, s,
+			    keys_msg_peer(st->keys, &it->m));
+			if (rc != SESSION_EXIT_OK)
+				return rc;
+			continue;
+		}
+		print_msg(st, &it->m, &op);
+		keys_opened_clear(&op);
+		msgq_pop(&st->q);
+	}
+	return SESSION_EXIT_OK;
 }
 
 /* Wait for messages until done; reconnect when the connection drops. */
 static int
-run(struct link *l, const struct listen_state *st)
+run(struct link *l, struct listen_state *st)
 {
 	struct session *s;
 	bool ready;
@@ -57,6 +125,8 @@ run(struct link *l, const struct listen_state *st)
 		s = link_session(l);
 		/* Final lines (OK PING) need no handling. */
 		rc = session_pump(s, NULL, NULL);
+		if (rc == SESSION_EXIT_OK)
+			rc = flush(st, s);
 		if (rc == SESSION_EXIT_OK && !listen_done(st))
 			rc = cli_wait_input(s, -1, &ready);
 		if (listen_done(st))
@@ -98,7 +168,7 @@ int
 cli_listen(const struct session_opts *o, int argc, char **argv)
 {
 	char (*rooms)[NAMES_ROOM_MAX + 1] = NULL;
-	struct listen_state st = { 0, 0, false, false };
+	struct listen_state st = { 0, 0, false, false, NULL, { 0 } };
 	struct link_hooks hooks = { listen_msg, NULL, NULL };
 	struct creds *cr = NULL;
 	struct link *l = NULL;
@@ -140,8 +210,11 @@ cli_listen(const struct session_opts *o, int argc, char **argv)
 	}
 
 	rc = SESSION_EXIT_USAGE;
-	cr = creds_new(o->user, o->cert != NULL && !o->password_stdin,
-	    o->password_stdin, reconnect);
+	msgq_init(&st.q);
+	st.keys = keys_new(o, NULL, NULL);
+	if (st.keys == NULL)
+		goto out;
+	cr = creds_new(o, reconnect);
 	if (cr == NULL || (l = link_new(o, cr, &hooks, &st, reconnect)) ==
 	    NULL)
 		goto out;
@@ -150,6 +223,8 @@ cli_listen(const struct session_opts *o, int argc, char **argv)
 		rc = join_rooms(link_session(l), rooms, nrooms);
 	if (rc == SESSION_EXIT_OK)
 		rc = run(l, &st);
+	/* What still waits for a key is shown as it is. */
+	(void)flush(&st, NULL);
 	if (link_session(l) != NULL && (rc == SESSION_EXIT_OK ||
 	    rc == SESSION_EXIT_REFUSED))
 		(void)session_quit(link_session(l));
@@ -164,6 +239,8 @@ usage:
 out:
 	link_free(l);
 	creds_free(cr);
+	msgq_clear(&st.q);
+	keys_free(st.keys);
 	free(rooms);
 	return rc;
 }

@@ -2,7 +2,8 @@
  * parley: the command-line client (SPEC §7).
  *
  *   parley [--host H] [--port P] [--cafile F] [--cert F --key F]
- *          [--user U] [--password-stdin] [--config F] [COMMAND ...]
+ *          [--user U] [--password-stdin] [--no-token] [--config F]
+ *          [COMMAND ...]
  *
  * This file only gathers the settings — flags over PARLEY_* environment
  * variables over client.conf (conf.c) over built-in defaults — checks
@@ -44,6 +45,7 @@ enum {
 	OPT_USER,
 	OPT_PASSWORD_STDIN,
 	OPT_CONFIG,
+	OPT_NO_TOKEN,
 };
 
 static const struct option long_opts[] = {
@@ -55,6 +57,7 @@ static const struct option long_opts[] = {
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "password-stdin", no_argument, NULL, OPT_PASSWORD_STDIN },
 	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "no-token", no_argument, NULL, OPT_NO_TOKEN },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -65,7 +68,8 @@ usage(FILE *f)
 {
 	fputs(
 "usage: parley [--host H] [--port P] [--cafile F] [--cert F --key F]\n"
-"              [--user U] [--password-stdin] [--config F] [COMMAND ...]\n"
+"              [--user U] [--password-stdin] [--no-token] [--config F]\n"
+"              [COMMAND ...]\n"
 "\n"
 "Without a COMMAND, parley starts an interactive chat (type /help there).\n"
 "\n"
@@ -84,10 +88,14 @@ usage(FILE *f)
 "  --user U          user name to log in as [PARLEY_USER]\n"
 "  --password-stdin  read the password from the first line of standard\n"
 "                    input; otherwise it is asked for on the terminal\n"
+"  --no-token        neither use nor store a resume token (client.conf:\n"
+"                    token = false); by default a token stored after a\n"
+"                    login spares the password next time (parley logout\n"
+"                    removes it)\n"
 "  --config F        defaults file [PARLEY_CONFIG]; default\n"
 "                    $XDG_CONFIG_HOME/parley/client.conf or\n"
 "                    ~/.config/parley/client.conf (keys: host port cafile\n"
-"                    user cert key)\n"
+"                    user cert key token)\n"
 "  -h, --help        show this help;  -V, --version  show the version\n"
 "\n"
 "Flags win over the environment, which wins over client.conf. The server\n"
@@ -109,7 +117,9 @@ usage(FILE *f)
 "  7  unknown CA: the server certificate is not from a trusted CA\n"
 "  8  host name mismatch: the certificate is not for this host\n"
 "  9  the server certificate has expired (or is not yet valid)\n"
-" 10  TLS version mismatch: no TLS version in common with the server\n", f);
+" 10  TLS version mismatch: no TLS version in common with the server\n"
+" 11  a peer's end-to-end key changed: check it, then parley trust USER\n",
+	    f);
 }
 
 /* An environment variable, or NULL when unset or empty. */
@@ -216,8 +226,8 @@ main(int argc, char **argv)
 	const struct layer *pair;
 	struct layer cl;
 	const char *conf_path, *user_arg;
-	bool conf_given;
-	int c, rc;
+	bool conf_given, no_token = false;
+	int c, rc, tok;
 
 	memset(&o, 0, sizeof(o));
 	memset(&fl, 0, sizeof(fl));
@@ -257,6 +267,9 @@ main(int argc, char **argv)
 		case OPT_CONFIG:
 			conf_path = optarg;
 			break;
+		case OPT_NO_TOKEN:
+			no_token = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return SESSION_EXIT_OK;
@@ -293,6 +306,12 @@ main(int argc, char **argv)
 	cl.user = cf.user;
 	cl.cert = cf.cert;
 	cl.key = cf.key;
+	tok = conf_token(&cf, conf_path);
+	if (tok < 0) {
+		conf_free(&cf);
+		return SESSION_EXIT_USAGE;
+	}
+	o.no_token = no_token || tok == 0;
 
 	o.host = pick(fl.host, en.host, cl.host);
 	o.port = pick(fl.port, en.port, cl.port);

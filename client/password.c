@@ -117,14 +117,19 @@ read_tty(const char *user, char *out, size_t cap)
 	quiet = saved;
 	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 	quiet.c_lflag |= ICANON;
-	plen = snprintf(prompt, sizeof(prompt), "Password for %s: ", user);
-	if (plen > 0)
-		tty_write(fd, prompt, (size_t)plen);
+	/*
+	 * Echo off (TCSAFLUSH drops what was typed before) and only then
+	 * the prompt: what is typed once the prompt shows is never lost.
+	 */
 	if (tcsetattr(fd, TCSAFLUSH, &quiet) != 0) {
 		r = -4;
 		session_errorf("cannot turn off terminal echo: %s",
 		    strerror(errno));
 	} else {
+		plen = snprintf(prompt, sizeof(prompt), "Password for %s: ",
+		    user);
+		if (plen > 0)
+			tty_write(fd, prompt, (size_t)plen);
 		r = read_line_fd(fd, out, cap);
 		tcsetattr(fd, TCSAFLUSH, &saved);
 		tty_write(fd, "\n", 1);

@@ -104,11 +104,32 @@ record_json_string(FILE *f, const char *s, size_t len)
 	fputc('"', f);
 }
 
-void
-record_print(FILE *f, const struct proto_msg *m, bool json)
+const char *
+record_e2e_marker(const struct keys_opened *op, char *out, size_t cap)
 {
-	const char *id = m->id;
+	if (op == NULL || !op->e2e)
+		snprintf(out, cap, "%s", "");
+	else if (!op->ok)
+		snprintf(out, cap, "[e2e: cannot decrypt: %s]", op->why);
+	else if (op->unverified)
+		snprintf(out, cap, "[e2e: unverified key] ");
+	else
+		snprintf(out, cap, "[e2e] ");
+	return out;
+}
 
+void
+record_print(FILE *f, const struct proto_msg *m, const struct keys_opened *op,
+    bool json)
+{
+	const char *id = m->id, *text = m->text;
+	size_t text_len = m->text_len;
+	char mark[224];
+
+	if (op != NULL && op->e2e && op->ok) {
+		text = op->text;
+		text_len = op->len;
+	}
 	if (json) {
 		/* The id was checked to be digits only: a JSON number,
 		 * which may not have leading zeros. */
@@ -121,7 +142,17 @@ record_print(FILE *f, const struct proto_msg *m, bool json)
 		fputs(",\"to\":", f);
 		record_json_string(f, m->to, strlen(m->to));
 		fputs(",\"text\":", f);
-		record_json_string(f, m->text, m->text_len);
+		record_json_string(f, text, text_len);
+		if (op != NULL && op->e2e) {
+			fputs(",\"e2e\":true", f);
+			if (!op->ok) {
+				fputs(",\"e2e_error\":", f);
+				record_json_string(f, op->why, strlen(op->why));
+			} else if (op->unverified) {
+				fputs(",\"e2e_warning\":\"unverified key: the "
+				    "sender's key changed\"", f);
+			}
+		}
 		fputs("}\n", f);
 		return;
 	}
@@ -142,6 +173,16 @@ record_print(FILE *f, const struct proto_msg *m, bool json)
 	fputs(m->to, f);
 	display_style(f, DISPLAY_S_PLAIN);
 	fputc(' ', f);
-	display_put(f, m->text, m->text_len);
+	if (op != NULL && op->e2e) {
+		display_style(f, op->ok && !op->unverified ? DISPLAY_S_META :
+		    DISPLAY_S_ERROR);
+		display_puts(f, record_e2e_marker(op, mark, sizeof(mark)));
+		display_style(f, DISPLAY_S_PLAIN);
+		if (!op->ok) {
+			fputc('\n', f);
+			return;
+		}
+	}
+	display_put(f, text, text_len);
 	fputc('\n', f);
 }

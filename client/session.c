@@ -15,8 +15,11 @@
  * can act on (unknown CA, wrong name, expired certificate, no common TLS
  * version, client certificate refused) gets its own message and exit code.
  *
- * Logging in asks creds.c for the LOGIN line; that is where a stored
- * RESUME token would be tried before a password.
+ * Logging in asks creds.c for each line to try: RESUME with a stored
+ * token, then LOGIN with the certificate or password when the token is
+ * refused (one refused RESUME stays far below the server's limit of
+ * failed logins per connection). Afterwards it asks the server for a new
+ * token when creds.c says so.
  */
 #include "session.h"
 
@@ -779,9 +782,35 @@ await_hello(struct session *s)
 }
 
 /*
- * Log in: creds.c provides the line (LOGIN with a client certificate or
- * a password; later RESUME with a stored token), which is wiped after
- * sending. ERR RATE_LIMITED and UNAVAILABLE mean "not now" and give
+ * Ask for a new resume token and hand the answer to creds.c. Any answer
+ * but a lost connection is fine: a server that gives no token only means
+ * the next run logs in the old way.
+ */
+static int
+fetch_token(struct session *s, struct creds *cr)
+{
+	char *line;
+	size_t len;
+	int rc;
+
+	if (!creds_want_token(cr))
+		return SESSION_EXIT_OK;
+	rc = session_sendf(s, "TOKEN");
+	if (rc == SESSION_EXIT_OK)
+		rc = session_await(s, NULL, NULL, &line, &len);
+	if (rc != SESSION_EXIT_OK)
+		return rc;
+	creds_token_answer(cr, line, len);
+	/* The line held the token. */
+	sodium_memzero(line, len);
+	return SESSION_EXIT_OK;
+}
+
+/*
+ * Log in: creds.c provides each line (RESUME with a stored token; LOGIN
+ * with a client certificate or a password), which is wiped after
+ * sending. A refused token is followed by the next way on the same
+ * connection. ERR RATE_LIMITED and UNAVAILABLE mean "not now" and give
  * SESSION_EXIT_REFUSED so a reconnecting caller tries again later; any
  * other ERR is a refusal (SESSION_EXIT_AUTH).
  */
@@ -793,29 +822,34 @@ login(struct session *s, struct creds *cr)
 	size_t len, n;
 	int rc;
 
-	rc = creds_login_line(cr, cmd, sizeof(cmd), &n);
-	if (rc != SESSION_EXIT_OK)
-		return rc;
-	rc = session_send(s, cmd, n);
-	sodium_memzero(cmd, sizeof(cmd));
-	if (rc != SESSION_EXIT_OK)
-		return rc;
-	rc = session_await(s, NULL, NULL, &line, &len);
-	if (rc != SESSION_EXIT_OK)
-		return s->fail_code != SESSION_EXIT_LOST ? s->fail_code : rc;
-	if (proto_keyword_is(line, len, "OK")) {
-		creds_accepted(cr);
-		s->logged_in = now_ms();
-		return SESSION_EXIT_OK;
+	creds_begin(cr);
+	for (;;) {
+		rc = creds_login_line(cr, cmd, sizeof(cmd), &n);
+		if (rc != SESSION_EXIT_OK)
+			return rc;
+		rc = session_send(s, cmd, n);
+		sodium_memzero(cmd, sizeof(cmd));
+		if (rc != SESSION_EXIT_OK)
+			return rc;
+		rc = session_await(s, NULL, NULL, &line, &len);
+		if (rc != SESSION_EXIT_OK)
+			return s->fail_code != SESSION_EXIT_LOST ?
+			    s->fail_code : rc;
+		if (proto_keyword_is(line, len, "OK")) {
+			creds_accepted(cr);
+			s->logged_in = now_ms();
+			return fetch_token(s, cr);
+		}
+		if (proto_keyword_is(line, len, "ERR RATE_LIMITED") ||
+		    proto_keyword_is(line, len, "ERR UNAVAILABLE")) {
+			proto_report_err("cannot log in now", line, len);
+			return SESSION_EXIT_REFUSED;
+		}
+		if (creds_refused(cr))
+			continue;
+		proto_report_err("authentication failed", line, len);
+		return SESSION_EXIT_AUTH;
 	}
-	if (proto_keyword_is(line, len, "ERR RATE_LIMITED") ||
-	    proto_keyword_is(line, len, "ERR UNAVAILABLE")) {
-		proto_report_err("cannot log in now", line, len);
-		return SESSION_EXIT_REFUSED;
-	}
-	proto_report_err("authentication failed", line, len);
-	creds_refused(cr);
-	return SESSION_EXIT_AUTH;
 }
 
 int

@@ -3,9 +3,9 @@
  *
  * Resolves and connects with a timeout, runs the TLS handshake with the
  * server certificate and host name always verified, waits for HELLO and
- * logs in (password or client certificate). Afterwards it reads and writes
- * protocol lines with deadlines, over a non-blocking socket driven by
- * poll(). What the lines mean is left to the callers (cli.c, listen.c,
+ * logs in (resume token, password or client certificate). Afterwards
+ * it reads and writes protocol lines with deadlines, over a non-blocking
+ * socket driven by poll(). What the lines mean is left to the callers (cli.c, listen.c,
  * ui*.c, link.c, with proto.c); this module only routes events to the
  * session's handler and the other lines to the caller. Reconnecting is
  * link.c's business: a session ends with its connection.
@@ -42,6 +42,7 @@ enum session_exit {
 	SESSION_EXIT_NAME_MISMATCH = 8, /* certificate not for this host */
 	SESSION_EXIT_EXPIRED = 9,       /* certificate expired / not yet valid */
 	SESSION_EXIT_TLS_VERSION = 10,  /* no TLS version in common */
+	SESSION_EXIT_KEY_CHANGED = 11,  /* a peer's e2e key changed */
 };
 
 /* Timeouts in milliseconds. */
@@ -64,6 +65,7 @@ struct session_opts {
 	const char *key;
 	const char *user;               /* already checked with names.h */
 	bool password_stdin;
+	bool no_token;                  /* neither use nor store tokens */
 };
 
 /*
@@ -76,7 +78,8 @@ typedef void session_line_cb(void *arg, const char *line, size_t len);
 
 /*
  * Connect, verify, read HELLO and log in with what cr provides (creds.h:
- * a client certificate, or a password asked for on first use). on_event
+ * a stored token, a client certificate, or a password asked for on first
+ * use), then fetch a new token when creds.c wants one. on_event
  * (may be NULL) is kept for the session's life and gets events from every
  * later wait, including MSG lines pushed right after the login. On success
  * sets *out and returns SESSION_EXIT_OK; otherwise reports why and returns

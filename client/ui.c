@@ -82,8 +82,10 @@ drain_input(struct ui *ui)
 	char *line;
 	size_t len;
 
+	/* Lines waiting for a key go first: keep the order typed. */
 	while (!ui->quit_sent && !ui->lost &&
-	    ui_room_for(ui, UI_PENDING_RESERVE)) {
+	    ui_room_for(ui, UI_PENDING_RESERVE) &&
+	    msgq_head(&ui->send_q) == NULL) {
 		st = line_next(&ui->in, &line, &len);
 		if (st == LINE_NEED_MORE)
 			break;
@@ -94,7 +96,8 @@ drain_input(struct ui *ui)
 		else
 			ui_input_line(ui, line, len);
 	}
-	if (ui->stdin_eof && !ui->quit_sent && line_buffered(&ui->in) == 0)
+	if (ui->stdin_eof && !ui->quit_sent && line_buffered(&ui->in) == 0 &&
+	    msgq_head(&ui->send_q) == NULL)
 		ui_quit(ui);
 }
 
@@ -129,8 +132,9 @@ update_prompt(const struct ui *ui)
 {
 	char p[NAMES_ROOM_MAX + 32];
 
-	snprintf(p, sizeof(p), "%s%s> ", link_session(ui->l) == NULL ?
-	    "(offline) " : "", ui->target[0] != '\0' ? ui->target : "");
+	snprintf(p, sizeof(p), "%s%s%s> ", link_session(ui->l) == NULL ?
+	    "(offline) " : "", ui->target[0] != '\0' ? ui->target : "",
+	    ui->e2e ? " [e2e]" : "");
 	term_set_prompt(p);
 }
 
@@ -151,6 +155,13 @@ handle(struct ui *ui)
 	if (s != NULL && !ui->lost &&
 	    session_pump(s, ui_line, ui) != SESSION_EXIT_OK)
 		ui->lost = true;
+	/* Keys that came in: show and send what waited for them, then go
+	 * on with the piped lines that waited behind those. */
+	if (s != NULL && !ui->lost) {
+		ui_e2e_tick(ui);
+		if (!ui->tty)
+			drain_input(ui);
+	}
 	if (ui->finished)
 		return SESSION_EXIT_OK;
 	if (ui->lost) {
@@ -258,7 +269,7 @@ int
 ui_main(const struct session_opts *o)
 {
 	struct link_hooks hooks = { ui_on_msg, ui_on_event, ui_on_notice };
-	struct creds *cr;
+	struct creds *cr = NULL;
 	struct ui ui;
 	unsigned i;
 	int rc = SESSION_EXIT_USAGE;
@@ -268,10 +279,11 @@ ui_main(const struct session_opts *o)
 	ui.tty = term_wanted();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	line_init(&ui.in, LINE_MAX_DEFAULT);
+	if (ui_e2e_init(&ui, o) != 0)
+		goto out;
 
 	/* Kept for reconnecting; wiped by creds_free(). */
-	cr = creds_new(o->user, o->cert != NULL && !o->password_stdin,
-	    o->password_stdin, true);
+	cr = creds_new(o, true);
 	if (cr == NULL || (ui.l = link_new(o, cr, &hooks, &ui, true)) == NULL)
 		goto out;
 	rc = link_open(ui.l);
@@ -293,6 +305,7 @@ out:
 	term_stop();
 	session_set_reporter(NULL);
 	link_free(ui.l);
+	ui_e2e_free(&ui);
 	creds_free(cr);
 	for (i = 0; i < UI_PENDING_MAX; i++)
 		free(ui.q[i].text);

@@ -22,7 +22,7 @@
 /* For completion (term.c); the order of /help. */
 const char *const ui_commands[] = {
 	"/join", "/leave", "/msg", "/to", "/who", "/rooms", "/history",
-	"/help", "/quit", NULL,
+	"/e2e", "/help", "/quit", NULL,
 };
 
 static const char *const help_text[] = {
@@ -33,6 +33,7 @@ static const char *const help_text[] = {
 	"/who [#room]        list a room's members",
 	"/rooms              list all rooms",
 	"/history [N]        show the last N messages with the current target",
+	"/e2e [on|off]       encrypt messages to users end to end (toggle)",
 	"/help               this list",
 	"/quit               leave (so do Ctrl-D, Ctrl-C and end of input)",
 	"Other lines go to the current target; start a line with // to send",
@@ -82,7 +83,7 @@ ui_drop_pending(struct ui *ui)
  */
 static int
 issue(struct ui *ui, enum ui_kind kind, const char *target, const char *text,
-    size_t tlen, const char *cmdline, size_t clen)
+    size_t tlen, const char *cmdline, size_t clen, bool e2e)
 {
 	struct session *s = link_session(ui->l);
 	struct ui_pending *p;
@@ -98,6 +99,7 @@ issue(struct ui *ui, enum ui_kind kind, const char *target, const char *text,
 	p = &ui->q[(ui->head + ui->count) % UI_PENDING_MAX];
 	p->kind = kind;
 	p->text = NULL;
+	p->e2e = e2e;
 	snprintf(p->target, sizeof(p->target), "%s", target ? target : "");
 	if (text != NULL) {
 		p->text = malloc(tlen + 1);
@@ -122,7 +124,15 @@ int
 ui_issue_simple(struct ui *ui, enum ui_kind kind, const char *target,
     const char *cmdline)
 {
-	return issue(ui, kind, target, NULL, 0, cmdline, strlen(cmdline));
+	return issue(ui, kind, target, NULL, 0, cmdline, strlen(cmdline),
+	    false);
+}
+
+int
+ui_issue_send(struct ui *ui, const char *target, const char *text,
+    size_t tlen, const char *wire, size_t wlen, bool e2e)
+{
+	return issue(ui, UI_K_SEND, target, text, tlen, wire, wlen, e2e);
 }
 
 static void
@@ -136,6 +146,14 @@ issue_send(struct ui *ui, const char *target, const char *text, size_t len)
 		    "characters");
 		return;
 	}
+	if (ui->e2e) {
+		if (target[0] == '#')
+			ui_note("not sent: rooms are not end-to-end encrypted "
+			    "(/e2e off sends in clear)");
+		else
+			ui_e2e_send(ui, target, text, len);
+		return;
+	}
 	cmd = malloc(clen);
 	if (cmd == NULL) {
 		ui_note("out of memory; not sent");
@@ -145,7 +163,7 @@ issue_send(struct ui *ui, const char *target, const char *text, size_t len)
 	memcpy(cmd + 5, target, tl);
 	cmd[5 + tl] = ' ';
 	memcpy(cmd + 6 + tl, text, len);
-	(void)issue(ui, UI_K_SEND, target, text, len, cmd, clen);
+	(void)issue(ui, UI_K_SEND, target, text, len, cmd, clen, false);
 	free(cmd);
 }
 
@@ -343,6 +361,8 @@ slash_command(struct ui *ui, const char *line, size_t len)
 		cmd_history(ui, arg, alen);
 	else if (IS("msg"))
 		cmd_msg(ui, line, len, arg, alen);
+	else if (IS("e2e"))
+		ui_e2e_toggle(ui, arg, alen);
 	else
 		ui_note("unknown command; /help lists them");
 #undef IS

@@ -3,6 +3,7 @@
  *
  *   14:53 #general alice: hello          a message (time, target, sender)
  *   -- bob joined #general               a local notice or event
+ *   14:54 alice bob: [e2e] psst          an end-to-end encrypted one
  *
  * Each function calls term_hide() before writing, so on a terminal the
  * output lands above the prompt; the loop in ui.c calls term_show() when
@@ -17,6 +18,7 @@
 
 #include "clock.h"
 #include "display.h"
+#include "record.h"
 #include "roster.h"
 #include "term.h"
 #include "ui_int.h"
@@ -78,9 +80,12 @@ put_name(const struct ui *ui, const char *name)
 }
 
 void
-ui_show_msg(const struct ui *ui, const struct proto_msg *m, bool with_date)
+ui_show_msg(const struct ui *ui, const struct proto_msg *m, bool with_date,
+    const struct keys_opened *op)
 {
-	char when[32];
+	char when[32], mark[224];
+	const char *text = m->text;
+	size_t len = m->text_len;
 
 	term_hide();
 	display_style(stdout, DISPLAY_S_META);
@@ -92,7 +97,22 @@ ui_show_msg(const struct ui *ui, const struct proto_msg *m, bool with_date)
 	fputc(' ', stdout);
 	put_name(ui, m->from);
 	fputs(": ", stdout);
-	display_put(stdout, m->text, m->text_len);
+	if (op != NULL && op->e2e) {
+		display_style(stdout, op->ok && !op->unverified ?
+		    DISPLAY_S_META : DISPLAY_S_ERROR);
+		display_puts(stdout, record_e2e_marker(op, mark, sizeof(mark)));
+		display_style(stdout, DISPLAY_S_PLAIN);
+		if (!op->ok) {
+			fputc('\n', stdout);
+			return;
+		}
+		if (op->text != NULL) {
+			text = op->text;
+			len = op->len;
+		}
+	}
+	/* Plaintext from an envelope is network text like any other. */
+	display_put(stdout, text, len);
 	fputc('\n', stdout);
 }
 
@@ -105,7 +125,7 @@ ui_on_msg(void *arg, const struct proto_msg *m, bool caught_up)
 	roster_add(m->from);
 	roster_add(m->to);
 	/* Caught-up messages may be from another day. */
-	ui_show_msg(ui, m, caught_up);
+	ui_e2e_show(ui, m, caught_up);
 }
 
 void
@@ -198,7 +218,7 @@ static const char *const kind_names[] = {
 	[UI_K_SEND] = "send", [UI_K_JOIN] = "join", [UI_K_LEAVE] = "leave",
 	[UI_K_WHO] = "who", [UI_K_ROOMS] = "rooms",
 	[UI_K_ROOMS_QUIET] = "rooms", [UI_K_HISTORY] = "history",
-	[UI_K_PING] = "ping", [UI_K_QUIT] = "quit",
+	[UI_K_PING] = "ping", [UI_K_QUIT] = "quit", [UI_K_GETKEY] = "getkey",
 };
 
 /* The OK or ERR for the oldest command sent. */
@@ -217,6 +237,10 @@ final_line(struct ui *ui, const char *line, size_t len)
 		display_escape(esc, sizeof(esc), line, len);
 		ui_note("server: %s", esc);
 		return;
+	}
+	if (p->kind == UI_K_GETKEY) {
+		ui_e2e_answer(ui, p->target, line, len);
+		goto done;
 	}
 	if (!ok) {
 		if (p->kind != UI_K_PING && p->kind != UI_K_ROOMS_QUIET)
@@ -239,7 +263,7 @@ final_line(struct ui *ui, const char *line, size_t len)
 		snprintf(m.to, sizeof(m.to), "%s", p->target);
 		m.text = p->text;
 		m.text_len = strlen(p->text);
-		ui_show_msg(ui, &m, false);
+		ui_e2e_echo(ui, &m, p->e2e);
 		break;
 	case UI_K_JOIN:
 		roster_add(p->target);
@@ -256,6 +280,7 @@ final_line(struct ui *ui, const char *line, size_t len)
 		break;
 	case UI_K_ROOMS_QUIET:
 	case UI_K_PING:
+	case UI_K_GETKEY:               /* handled above */
 		break;
 	case UI_K_QUIT:
 		ui->finished = true;
@@ -280,7 +305,7 @@ ui_line(void *arg, const char *line, size_t len)
 	} else if (proto_keyword_is(line, len, "HIST")) {
 		if (proto_parse_msg(line, len, &m) == 0) {
 			roster_add(m.from);
-			ui_show_msg(ui, &m, true);
+			ui_e2e_show(ui, &m, true);
 		}
 	} else if (proto_keyword_is(line, len, "ROOM")) {
 		if (tokens(line, len, tok, 3) != 3)

@@ -209,6 +209,8 @@ rc=$(wait_exit)
 [[ $rc == 0 ]] && ok || { fail "/quit: exit '$rc'"; pane | sed 's/^/    | /' >&2; }
 
 # NO_COLOR: no escape sequences; Ctrl-D quits.
+# The first chat stored a resume token; drop it so the prompt shows again.
+"$PARLEY" --port "$port" --cafile "$CA" --user alice logout >/dev/null
 start_chat NO_COLOR=1
 wait_pane 10 "Password for alice:"
 keys "$PW_ALICE" Enter
