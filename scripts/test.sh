@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
 # test.sh - build parley and run the whole test suite.
 #
-#   scripts/test.sh           warnings-as-errors build (build/) and its tests,
-#                             then an ASan+UBSan build (build-asan/) and its tests
-#   scripts/test.sh --quick   skip the sanitizer build
+#   scripts/test.sh           the stages below, in order
+#   scripts/test.sh --quick   release build, its tests and the abuse suite only
+#   scripts/test.sh --long    the abuse suite in its long mode (docs/TESTING.md)
+#   scripts/test.sh --no-abuse  skip the abuse suite (release and ASan)
+#
+# Stages: a warnings-as-errors release build (build/) and its tests, static
+# checks included; the abuse suite (tests/abuse/, label "abuse") against
+# that build, one test at a time; an ASan+UBSan build (build-asan/) with
+# its tests and a short abuse subset (label "sanitize"); a TSan build
+# (build-tsan/) running the login and storage tests.
 #
 # Exits non-zero if a build or a test fails. The last line is the summary:
 # "N passed, M failed", counted over all test runs (a failed build or a
@@ -12,10 +19,14 @@ set -euo pipefail
 export LC_ALL=C
 
 quick=0
+abuse=1
+long=0
 for arg in "$@"; do
 	case $arg in
 	--quick) quick=1 ;;
-	-h | --help) sed -n '2,11s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+	--long) long=1 ;;
+	--no-abuse) abuse=0 ;;
+	-h | --help) sed -n '2,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
 	*) echo "test.sh: unknown argument: $arg (try --help)" >&2; exit 2 ;;
 	esac
 done
@@ -31,10 +42,16 @@ start=$SECONDS
 
 step() { printf '\n==> %s\n' "$*"; }
 
-# build NAME DIR CMAKE-ARGS... : configures and builds; returns non-zero on failure.
+# build NAME DIR CMAKE-ARGS... : configures and builds; returns non-zero on
+# failure. With BUILD_TARGETS set (space-separated), builds only those.
 build() {
 	local name=$1 dir=$2 t=$SECONDS
+	local -a targets=()
 	shift 2
+	if [[ -n ${BUILD_TARGETS:-} ]]; then
+		read -r -a targets <<<"$BUILD_TARGETS"
+		targets=(--target "${targets[@]}")
+	fi
 	step "$name: configure ($dir)"
 	if ! cmake -S "$top" -B "$top/$dir" "$@"; then
 		notes+=("$name: cmake configure FAILED")
@@ -42,7 +59,7 @@ build() {
 		return 1
 	fi
 	step "$name: build"
-	if ! cmake --build "$top/$dir" -j "$jobs"; then
+	if ! cmake --build "$top/$dir" -j "$jobs" "${targets[@]}"; then
 		notes+=("$name: build FAILED")
 		failed=$((failed + 1))
 		return 1
@@ -50,14 +67,17 @@ build() {
 	printf '%s: built in %ds\n' "$name" "$((SECONDS - t))"
 }
 
-# run_tests NAME DIR [ENV=VALUE...] : runs ctest and adds up its results.
+# run_tests NAME DIR "CTEST-ARGS" [ENV=VALUE...] : runs ctest (CTEST-ARGS
+# split on blanks: selection and parallelism) and adds up its results.
 run_tests() {
 	local name=$1 dir=$2 t=$SECONDS log rc line total nfail
-	shift 2
+	local -a sel=()
+	read -r -a sel <<<"$3"
+	shift 3
 	log=$(mktemp "${TMPDIR:-/tmp}/parley-ctest.XXXXXX")
 	step "$name: tests"
 	set +e
-	env "$@" ctest --test-dir "$top/$dir" --output-on-failure -j2 2>&1 | tee "$log"
+	env "$@" ctest --test-dir "$top/$dir" --output-on-failure "${sel[@]}" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 	set -e
 	# "100% tests passed, 0 tests failed out of 12"
@@ -91,17 +111,44 @@ if ! bash "$top/scripts/deps.sh"; then
 	exit 1
 fi
 
+abuse_env=(PARLEY_ABUSE_LONG=$long)
+abuse_name=abuse
+((long == 0)) || abuse_name="abuse (long mode)"
+asan_env=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
+
 if build release build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPARLEY_WERROR=ON; then
-	run_tests release build
+	run_tests release build "-j2 -LE abuse"
+	# Timings and memory are the figures: one test at a time.
+	if ((abuse)); then
+		run_tests "$abuse_name" build "-j1 -L abuse" "${abuse_env[@]}"
+	else
+		notes+=("abuse: skipped (--no-abuse)")
+	fi
 fi
 
 if ((quick)); then
-	notes+=("asan: skipped (--quick)")
+	notes+=("asan, tsan: skipped (--quick)")
 else
 	if build asan build-asan -DCMAKE_BUILD_TYPE=Debug -DPARLEY_SANITIZE=ON; then
-		run_tests asan build-asan \
-			ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-			UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+		# Static checks look at sources and release binaries: done above.
+		run_tests asan build-asan "-j2 -LE abuse|static" "${asan_env[@]}"
+		if ((abuse)); then
+			run_tests "asan abuse subset" build-asan "-j1 -L sanitize" \
+				"${asan_env[@]}" "${abuse_env[@]}"
+		fi
+	fi
+	# ThreadSanitizer for the threaded parts: the argon2 pool (login) and
+	# the storage thread (direct messages, SIGKILL during writes). The
+	# flags go in by hand: PARLEY_SANITIZE means ASan.
+	if BUILD_TARGETS="parleyd parleyctl parley test_login test_dm test_abuse_auth test_abuse_store" \
+		build tsan build-tsan -DCMAKE_BUILD_TYPE=Debug -DPARLEY_WERROR=ON \
+		"-DCMAKE_C_FLAGS=-fsanitize=thread -fno-omit-frame-pointer" \
+		-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread; then
+		run_tests tsan build-tsan \
+			"-j1 -R ^(integration[.]test_(login|dm)|abuse[.](auth[.](login_flood|enumeration)|store[.](sigkill_writes|sqlite_lock)))\$" \
+			TSAN_OPTIONS=halt_on_error=0:second_deadlock_stack=1 \
+			"${abuse_env[@]}"
 	fi
 fi
 
