@@ -86,6 +86,30 @@ log_msg(enum log_level lvl, const char *fmt, ...)
 }
 
 void
+log_limited(struct log_limit *lim, enum log_level lvl, const char *fmt, ...)
+{
+	int64_t now = clock_now_ms();
+	char line[512];
+	va_list ap;
+
+	if (lim->last_ms != 0 && now - lim->last_ms >= 0 &&
+	    now - lim->last_ms < 1000) {
+		lim->skipped++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (lim->skipped > 0)
+		log_msg(lvl, "%s (and %u more in the last second)", line,
+		    lim->skipped);
+	else
+		log_msg(lvl, "%s", line);
+	lim->last_ms = now;
+	lim->skipped = 0;
+}
+
+void
 fatal(const char *fmt, ...)
 {
 	va_list ap;

@@ -10,6 +10,7 @@
 #define PARLEY_LOG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 enum log_level {
 	LOGL_ERROR,
@@ -29,6 +30,19 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 #define log_warn(...)  log_msg(LOGL_WARN, __VA_ARGS__)
 #define log_info(...)  log_msg(LOGL_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOGL_DEBUG, __VA_ARGS__)
+
+/*
+ * For events that come in floods (refused connections, throttled logins):
+ * one line a second per struct log_limit, the next one saying how many
+ * were left out. A zeroed struct is ready to use.
+ */
+struct log_limit {
+	int64_t last_ms;
+	unsigned skipped;
+};
+
+void log_limited(struct log_limit *lim, enum log_level lvl,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Log at error level and exit(1). For start-up and broken invariants only. */
 void fatal(const char *fmt, ...)

@@ -444,7 +444,11 @@ auth_login(struct conn *c, const char *user, const char *pw, size_t len)
 		return -1;
 	if (!throttle_attempt(user, conn_ipkey(c), uv_now(srv.loop))) {
 		srv.stats.logins_failed++;
-		log_warn("auth: login failed from %s user=%s reason=throttled",
+		static struct log_limit throttled;
+
+		/* Refused without a hash: they come as fast as they are sent. */
+		log_limited(&throttled, LOGL_WARN,
+		    "auth: login failed from %s user=%s reason=throttled",
 		    conn_peer(c), user);
 		conn_err(c, "RATE_LIMITED", "too many attempts, try later");
 		if (conn_failed_login(c) >= srv.cfg.max_failed_logins)

@@ -898,31 +898,6 @@ preauth_max(void)
 	return m < 64 ? 64 : m;
 }
 
-/* Refusals come in floods: log at most one a second. */
-static void
-log_limited(const char *fmt, ...)
-{
-	static uint64_t last;
-	static unsigned skipped;
-	uint64_t now = uv_now(cs.loop);
-	char line[256];
-	va_list ap;
-
-	if (last != 0 && now - last < 1000) {
-		skipped++;
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (skipped > 0)
-		log_warn("%s (and %u more in the last second)", line, skipped);
-	else
-		log_warn("%s", line);
-	last = now;
-	skipped = 0;
-}
-
 int
 conn_accept(uv_stream_t *server)
 {
@@ -969,7 +944,10 @@ conn_accept(uv_stream_t *server)
 	listener_addr_key((struct sockaddr *)&ss, c->ipkey);
 	c->slot = listener_admit((struct sockaddr *)&ss);
 	if (c->slot == NULL || cs.preauth > preauth_max()) {
-		log_limited("conn %llu: %s refused: connection limit",
+		static struct log_limit refusals;
+
+		log_limited(&refusals, LOGL_WARN,
+		    "conn %llu: %s refused: connection limit",
 		    (unsigned long long)c->id, c->peer);
 		conn_abort(c, "connection limit");
 		return 0;
