@@ -60,7 +60,7 @@ bool
 cmd_no_more_args(struct conn *c, struct line_cursor *lc)
 {
 	if (!line_at_end(lc)) {
-		conn_err(c, "BAD_ARGS", "too many arguments");
+		cmd_err_ordered(c, "BAD_ARGS", "too many arguments");
 		return false;
 	}
 	return true;
@@ -75,7 +75,7 @@ cmd_arg_user(struct conn *c, struct line_cursor *lc,
 
 	if (line_token(lc, tok, sizeof(tok), &len) != 1 ||
 	    names_user_norm(tok, len, out) != 0) {
-		conn_err(c, "BAD_ARGS", "expected a user name");
+		cmd_err_ordered(c, "BAD_ARGS", "expected a user name");
 		return false;
 	}
 	return true;
@@ -90,7 +90,7 @@ cmd_arg_room(struct conn *c, struct line_cursor *lc,
 
 	if (line_token(lc, tok, sizeof(tok), &len) != 1 ||
 	    names_room_norm(tok, len, out) != 0) {
-		conn_err(c, "BAD_ARGS", "expected a room name (#room)");
+		cmd_err_ordered(c, "BAD_ARGS", "expected a room name (#room)");
 		return false;
 	}
 	return true;
@@ -104,13 +104,13 @@ cmd_arg_target(struct conn *c, struct line_cursor *lc,
 	size_t len;
 
 	if (line_token(lc, tok, sizeof(tok), &len) != 1) {
-		conn_err(c, "BAD_ARGS", "expected a user or #room");
+		cmd_err_ordered(c, "BAD_ARGS", "expected a user or #room");
 		return false;
 	}
 	*is_room = tok[0] == '#';
 	if ((*is_room ? names_room_norm(tok, len, out) :
 	    names_user_norm(tok, len, out)) != 0) {
-		conn_err(c, "BAD_ARGS", *is_room ? "invalid room name" :
+		cmd_err_ordered(c, "BAD_ARGS", *is_room ? "invalid room name" :
 		    "invalid user name");
 		return false;
 	}
@@ -142,8 +142,64 @@ cmd_arg_u64(struct conn *c, struct line_cursor *lc, uint64_t *v,
 	*present = true;
 	return true;
 bad:
-	conn_err(c, "BAD_ARGS", "expected a number");
+	cmd_err_ordered(c, "BAD_ARGS", "expected a number");
 	return false;
+}
+
+/* ---- ordering behind pipelined SENDs (cmd.h) ---- */
+
+bool
+cmd_pipelines(const char *line, size_t len)
+{
+	return len >= 4 && strncasecmp(line, "SEND", 4) == 0 &&
+	    (len == 4 || line[4] == ' ');
+}
+
+struct err_job {
+	struct storage_job sj;
+	struct conn *c;
+	const char *code;               /* static strings */
+	char text[96];
+};
+
+static int
+err_run(struct store *s, struct storage_job *sj)
+{
+	(void)s;
+	(void)sj;
+	return STORE_OK;
+}
+
+static void
+err_done(struct storage_job *sj)
+{
+	struct err_job *e = (struct err_job *)sj;
+
+	if (!conn_closing(e->c))
+		conn_err(e->c, e->code, e->text);
+	conn_send_end(e->c);
+	conn_unref(e->c);
+	free(e);
+}
+
+void
+cmd_err_ordered(struct conn *c, const char *code, const char *text)
+{
+	struct err_job *e;
+
+	if (conn_sends(c) == 0 || (e = calloc(1, sizeof(*e))) == NULL) {
+		conn_err(c, code, text);
+		return;
+	}
+	/* A no-op job: its place in the queue is its place in the answer. */
+	e->c = c;
+	e->code = code;
+	snprintf(e->text, sizeof(e->text), "%s", text);
+	e->sj.run = err_run;
+	e->sj.done = err_done;
+	conn_ref(c);
+	conn_send_begin(c);
+	storage_submit(&e->sj);
 }
 
 /* ---- store jobs (cmd_int.h) ---- */
@@ -389,7 +445,7 @@ cmd_dispatch(struct conn *c, char *line, size_t len)
 			return;
 		}
 		if ((commands[i].flags & CMD_RATED) && !conn_rate_ok(c)) {
-			conn_err(c, "RATE_LIMITED", "slow down");
+			cmd_err_ordered(c, "RATE_LIMITED", "slow down");
 			return;
 		}
 		commands[i].fn(c, &lc);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "cmd.h"
 #include "cmd_int.h"
 #include "conn.h"
 #include "log.h"
@@ -138,8 +139,7 @@ send_done(struct storage_job *sj)
 			conn_err(c, "UNAVAILABLE", "message not stored, try again");
 		break;
 	}
-	if (open)
-		conn_resume(c);
+	conn_send_end(c);
 	conn_unref(c);
 	free(j);
 }
@@ -156,16 +156,17 @@ cmd_send(struct conn *c, struct line_cursor *lc)
 	if (!cmd_arg_target(c, lc, to, &room))
 		return;
 	if (!line_rest(lc, &text, &tlen) || tlen == strspn(text, " ")) {
-		conn_err(c, "BAD_ARGS", "empty message");
+		cmd_err_ordered(c, "BAD_ARGS", "empty message");
 		return;
 	}
 	if (!utf8_text_ok(text, tlen)) {
-		conn_err(c, "BAD_ARGS", "message holds control characters");
+		cmd_err_ordered(c, "BAD_ARGS",
+		    "message holds control characters");
 		return;
 	}
 	j = malloc(sizeof(*j) + tlen);
 	if (j == NULL) {
-		conn_err(c, "UNAVAILABLE", "out of memory");
+		cmd_err_ordered(c, "UNAVAILABLE", "out of memory");
 		return;
 	}
 	memset(j, 0, sizeof(*j));
@@ -179,6 +180,6 @@ cmd_send(struct conn *c, struct line_cursor *lc)
 	j->sj.run = send_run;
 	j->sj.done = send_done;
 	conn_ref(c);
-	conn_busy(c);
+	conn_send_begin(c);
 	storage_submit(&j->sj);
 }

@@ -65,6 +65,10 @@ struct conn {
 	unsigned handles;               /* open libuv handles */
 	unsigned refs;                  /* jobs holding the struct */
 	unsigned busy;                  /* async commands running */
+	unsigned sends;                 /* pipelined SENDs in the store */
+	bool sends_capped;              /* busy because sends hit the cap */
+	char *held;                     /* a line waiting for the SENDs before it */
+	size_t held_len;
 	unsigned failed_logins;
 	int role;
 	bool reading;
@@ -268,6 +272,7 @@ maybe_free(struct conn *c)
 	cs.count--;
 	listener_release(c->slot);
 	SSL_free(c->ssl);               /* frees both BIOs */
+	free(c->held);
 	line_free(&c->in);
 	buf_free(&c->out);
 	free(c);
@@ -461,6 +466,33 @@ conn_resume(struct conn *c)
 }
 
 void
+conn_send_begin(struct conn *c)
+{
+	if (++c->sends >= CONN_MAX_INFLIGHT_SENDS && !c->sends_capped) {
+		c->sends_capped = true;
+		conn_busy(c);
+	}
+}
+
+void
+conn_send_end(struct conn *c)
+{
+	c->sends--;
+	if (c->sends_capped && c->sends < CONN_MAX_INFLIGHT_SENDS) {
+		c->sends_capped = false;
+		c->busy--;
+	}
+	/* A held line, or the lines after the cap, may go now. */
+	queue_work(c);
+}
+
+unsigned
+conn_sends(const struct conn *c)
+{
+	return c->sends;
+}
+
+void
 conn_set_user(struct conn *c, const char *user, int role)
 {
 	snprintf(c->user, sizeof(c->user), "%s", user);
@@ -599,20 +631,48 @@ conn_process(struct conn *c)
 			queue_work(c);
 			break;
 		}
+		if (c->held != NULL) {
+			char *h = c->held;
+
+			/* It waits until the SENDs before it are answered. */
+			if (c->sends > 0)
+				break;
+			c->held = NULL;
+			budget--;
+			cmd_dispatch(c, h, c->held_len);
+			free(h);
+			continue;
+		}
 		switch (line_next(&c->in, &line, &len)) {
 		case LINE_OK:
 			budget--;
 			c->last_line = uv_now(cs.loop);
+			/*
+			 * SENDs are pipelined: many may wait for the store
+			 * at once. Any other command waits for them, so
+			 * final lines keep the order of the commands.
+			 */
+			if (c->sends > 0 && !cmd_pipelines(line, len)) {
+				c->held = malloc(len + 1);
+				if (c->held == NULL) {
+					conn_close(c, "out of memory");
+					break;
+				}
+				memcpy(c->held, line, len);
+				c->held[len] = '\0';
+				c->held_len = len;
+				continue;
+			}
 			cmd_dispatch(c, line, len);
 			continue;
 		case LINE_TOO_LONG:
 			budget--;
-			conn_err(c, "LINE_TOO_LONG", "line too long");
+			cmd_err_ordered(c, "LINE_TOO_LONG", "line too long");
 			continue;
 		case LINE_BAD_UTF8:
 			budget--;
 			c->last_line = uv_now(cs.loop);
-			conn_err(c, "BAD_UTF8", "line is not valid UTF-8");
+			cmd_err_ordered(c, "BAD_UTF8", "line is not valid UTF-8");
 			continue;
 		case LINE_NEED_MORE:
 			break;

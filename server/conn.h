@@ -102,6 +102,16 @@ void conn_resume(struct conn *c);
 typedef void (*conn_writable_fn)(struct conn *c, void *arg);
 void conn_when_writable(struct conn *c, conn_writable_fn fn, void *arg);
 
+/*
+ * Pipelined SENDs: a SEND in the store does not hold the connection busy;
+ * up to CONN_MAX_INFLIGHT_SENDS may wait at once, and any other line
+ * waits until they are all answered (so final lines stay in order).
+ * conn_send_begin() when one is submitted, conn_send_end() when answered.
+ */
+void conn_send_begin(struct conn *c);
+void conn_send_end(struct conn *c);
+unsigned conn_sends(const struct conn *c);
+
 /* Log in: record the user, start the session timers, enter READY. */
 void conn_set_user(struct conn *c, const char *user, int role);
 struct session *conn_session(struct conn *c);

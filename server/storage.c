@@ -29,7 +29,10 @@ static struct {
 	bool stop;                      /* mu */
 	bool running;
 	unsigned pending;               /* loop thread only */
+	struct jobq outbox;             /* loop thread: submitted this turn */
 	uv_async_t async;
+	uv_prepare_t kick_prepare;
+	uv_check_t kick_check;
 } st;
 
 /* Run one job alone in its own transaction. */
@@ -131,6 +134,39 @@ deliver_done(void)
 	}
 }
 
+/*
+ * Hand this loop turn's jobs to the thread in one go: woken at the first
+ * job, it would start a transaction before the loop queued the rest.
+ */
+static void
+kick(void)
+{
+	bool wake;
+
+	if (STAILQ_EMPTY(&st.outbox))
+		return;
+	pthread_mutex_lock(&st.mu);
+	wake = STAILQ_EMPTY(&st.todo);
+	STAILQ_CONCAT(&st.todo, &st.outbox);
+	pthread_mutex_unlock(&st.mu);
+	if (wake)
+		pthread_cond_signal(&st.cv);
+}
+
+static void
+on_kick_prepare(uv_prepare_t *h)
+{
+	(void)h;
+	kick();
+}
+
+static void
+on_kick_check(uv_check_t *h)
+{
+	(void)h;
+	kick();
+}
+
 static void
 on_async(uv_async_t *h)
 {
@@ -146,6 +182,7 @@ storage_start(uv_loop_t *loop, struct store *s)
 	st.store = s;
 	STAILQ_INIT(&st.todo);
 	STAILQ_INIT(&st.done);
+	STAILQ_INIT(&st.outbox);
 	if (pthread_mutex_init(&st.mu, NULL) != 0 ||
 	    pthread_cond_init(&st.cv, NULL) != 0)
 		return -1;
@@ -153,8 +190,14 @@ storage_start(uv_loop_t *loop, struct store *s)
 		log_error("storage: %s", uv_strerror(r));
 		return -1;
 	}
-	/* Pending jobs are held by connections; the handle alone keeps nothing alive. */
+	/* Pending jobs are held by connections; the handles keep nothing alive. */
 	uv_unref((uv_handle_t *)&st.async);
+	uv_prepare_init(loop, &st.kick_prepare);
+	uv_check_init(loop, &st.kick_check);
+	uv_prepare_start(&st.kick_prepare, on_kick_prepare);
+	uv_check_start(&st.kick_check, on_kick_check);
+	uv_unref((uv_handle_t *)&st.kick_prepare);
+	uv_unref((uv_handle_t *)&st.kick_check);
 	if (pthread_create(&st.thread, NULL, storage_main, NULL) != 0) {
 		log_error("storage: cannot start thread");
 		uv_close((uv_handle_t *)&st.async, NULL);
@@ -167,16 +210,10 @@ storage_start(uv_loop_t *loop, struct store *s)
 void
 storage_submit(struct storage_job *j)
 {
-	bool wake;
-
+	/* Queued here; the prepare or check pass of this turn hands it over. */
 	j->rc = STORE_ERROR;
 	st.pending++;
-	pthread_mutex_lock(&st.mu);
-	wake = STAILQ_EMPTY(&st.todo);
-	STAILQ_INSERT_TAIL(&st.todo, j, link);
-	pthread_mutex_unlock(&st.mu);
-	if (wake)
-		pthread_cond_signal(&st.cv);
+	STAILQ_INSERT_TAIL(&st.outbox, j, link);
 }
 
 unsigned
@@ -190,6 +227,7 @@ storage_stop(void)
 {
 	if (!st.running)
 		return;
+	kick();
 	pthread_mutex_lock(&st.mu);
 	st.stop = true;
 	pthread_cond_signal(&st.cv);
@@ -200,4 +238,6 @@ storage_stop(void)
 	store_close(st.store);
 	st.store = NULL;
 	uv_close((uv_handle_t *)&st.async, NULL);
+	uv_close((uv_handle_t *)&st.kick_prepare, NULL);
+	uv_close((uv_handle_t *)&st.kick_check, NULL);
 }

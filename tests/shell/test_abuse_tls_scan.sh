@@ -68,7 +68,8 @@ database = parley.db
 pwhash_ops = 1
 pwhash_mem_kib = 8192
 EOF
-"$PARLEYD" -c "$T/parleyd.conf" </dev/null >"$T/parleyd.log" 2>&1 &
+: >"$T/parleyd.log"  # exists before it is polled
+"$PARLEYD" -c "$T/parleyd.conf" </dev/null >>"$T/parleyd.log" 2>&1 &
 SERVER_PID=$!
 PORT=
 for _ in $(seq 200); do

@@ -89,7 +89,8 @@ start_server() {
 	pwhash_ops = 1
 	pwhash_mem_kib = 8192
 	EOF
-	"$PARLEYD" -c "$tmp/$name/parleyd.conf" 2>"$tmp/$name/log" &
+	: >"$tmp/$name/log"  # exists before it is polled
+	"$PARLEYD" -c "$tmp/$name/parleyd.conf" 2>>"$tmp/$name/log" &
 	server_pid=$!
 	pids+=("$server_pid")
 	port=

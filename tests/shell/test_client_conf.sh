@@ -81,7 +81,8 @@ database = $tmp/parley.db
 pwhash_ops = 1
 pwhash_mem_kib = 8192
 EOF
-"$PARLEYD" -c "$tmp/parleyd.conf" 2>"$tmp/parleyd.log" &
+: >"$tmp/parleyd.log"     # exists before the loop below reads it
+"$PARLEYD" -c "$tmp/parleyd.conf" 2>>"$tmp/parleyd.log" &
 pids+=($!)
 port=
 for ((i = 0; i < 100; i++)); do

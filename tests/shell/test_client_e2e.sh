@@ -108,7 +108,8 @@ database = $DB
 pwhash_ops = 1
 pwhash_mem_kib = 8192
 EOF
-"$PARLEYD" -c "$tmp/parleyd.conf" >"$tmp/parleyd.log" 2>&1 &
+: >"$tmp/parleyd.log"  # exists before it is polled
+"$PARLEYD" -c "$tmp/parleyd.conf" >>"$tmp/parleyd.log" 2>&1 &
 server_pid=$!
 port=
 for ((i = 0; i < 100; i++)); do

@@ -70,7 +70,8 @@ printf '%s\n' "$BOB_PW" |
 	timeout 20 "$PARLEYCTL" -c "$T/parleyd.conf" user add bob \
 	--password-stdin >/dev/null || fail "parleyctl user add bob"
 
-"$PARLEYD" -c "$T/parleyd.conf" </dev/null >"$T/parleyd.log" 2>&1 &
+: >"$T/parleyd.log"  # exists before it is polled
+"$PARLEYD" -c "$T/parleyd.conf" </dev/null >>"$T/parleyd.log" 2>&1 &
 SERVER_PID=$!
 
 PORT=
