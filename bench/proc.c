@@ -119,7 +119,7 @@ kthreads_cpu(void)
 	if (ticks <= 0 || (dir = opendir("/proc")) == NULL)
 		return 0;
 	while ((d = readdir(dir)) != NULL) {
-		char path[64], buf[512], *p;
+		char path[sizeof(d->d_name) + 16], buf[512], *p;
 		unsigned long long ut, st;
 		long ppid;
 		size_t n;
