@@ -10,7 +10,9 @@
 # checks included; the abuse suite (tests/abuse/, label "abuse") against
 # that build, one test at a time; an ASan+UBSan build (build-asan/) with
 # its tests and a short abuse subset (label "sanitize"); a TSan build
-# (build-tsan/) running the login and storage tests.
+# (build-tsan/) running the login and storage tests; the libFuzzer targets
+# (scripts/fuzz.sh: line framer, config parser, command dispatcher), each
+# for PARLEY_FUZZ_SECONDS (60) over its committed seed corpus.
 #
 # Exits non-zero if a build or a test fails. The last line is the summary:
 # "N passed, M failed", counted over all test runs (a failed build or a
@@ -149,6 +151,18 @@ else
 			"-j1 -R ^(integration[.]test_(login|dm)|abuse[.](auth[.](login_flood|enumeration)|store[.](sigkill_writes|sqlite_lock)))\$" \
 			TSAN_OPTIONS=halt_on_error=0:second_deadlock_stack=1 \
 			"${abuse_env[@]}"
+	fi
+fi
+
+if ((quick == 0)); then
+	step "fuzz"
+	t=$SECONDS
+	if bash "$top/scripts/fuzz.sh" "${PARLEY_FUZZ_SECONDS:-60}"; then
+		passed=$((passed + 1))
+		notes+=("fuzz: every target ran without a crash ($((SECONDS - t))s)")
+	else
+		failed=$((failed + 1))
+		notes+=("fuzz: FAILED (crash inputs in build-fuzz/artifacts/)")
 	fi
 fi
 

@@ -128,6 +128,7 @@ struct conn {
 	bool handles_closed;
 	unsigned refs;
 	unsigned busy;
+	unsigned sends;                 /* SENDs in the store */
 	unsigned failed_logins;
 	int role;
 	struct session *session;
@@ -700,6 +701,33 @@ conn_resume(struct conn *c)
 {
 	CHECK(c->busy > 0);
 	c->busy--;
+}
+
+/*
+ * The real connection pipelines SENDs; here each one holds the
+ * connection busy, one of the orders the real one may produce (the
+ * ordering checks above hold for both).
+ */
+void
+conn_send_begin(struct conn *c)
+{
+	c->sends++;
+	conn_busy(c);
+}
+
+void
+conn_send_end(struct conn *c)
+{
+	CHECK(c->sends > 0);
+	c->sends--;
+	if (c->busy > 0)
+		c->busy--;
+}
+
+unsigned
+conn_sends(const struct conn *c)
+{
+	return c->sends;
 }
 
 void
