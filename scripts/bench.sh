@@ -34,6 +34,9 @@
 set -euo pipefail
 export LC_ALL=C
 
+# The whole script is one compound command, read before any of it runs,
+# so editing or checking out this file during a long run is harmless.
+{
 prog=bench.sh
 die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
 note() { printf '==> %s\n' "$*" >&2; }
@@ -113,12 +116,13 @@ if [[ -n $bin_dir ]]; then
 else
 	build=$top/build-bench-release
 	note "building Release binaries in ${build#"$top"/}/"
+	mkdir -p "$build"
 	cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release \
-	    -DPARLEY_TESTS=OFF >"$build.cmake.log" 2>&1 ||
-		{ cat "$build.cmake.log" >&2; die "cmake configure failed"; }
+	    -DPARLEY_TESTS=OFF >"$build/bench-cmake.log" 2>&1 ||
+		{ cat "$build/bench-cmake.log" >&2; die "cmake configure failed"; }
 	cmake --build "$build" -j "$(nproc)" --target parleyd parleyctl \
-	    parley-bench >"$build.build.log" 2>&1 ||
-		{ tail -n 40 "$build.build.log" >&2; die "build failed"; }
+	    parley-bench >"$build/bench-build.log" 2>&1 ||
+		{ tail -n 40 "$build/bench-build.log" >&2; die "build failed"; }
 fi
 PARLEYD=$build/parleyd
 PARLEYCTL=$build/parleyctl
@@ -550,9 +554,10 @@ if ((write_doc)); then
 		echo
 		cat "$table"
 		echo
-		echo "CPU used by everything else on the machine during each window, in % of"
-		echo "one core (other_cpu_pct; it includes interrupt time, so a few % is"
-		echo "normal): a high figure means that run was disturbed."
+		echo "CPU used by other programs during each window, in % of one core"
+		echo "(other_cpu_pct; the kernel's own threads, which do the writeback for"
+		echo "the server's fsyncs, are not counted): a high figure means that run"
+		echo "was disturbed."
 		echo
 		for s in "${scenarios[@]}"; do
 			o=$(allruns "$s" other_cpu_pct)
@@ -606,3 +611,4 @@ if ((write_doc)); then
 fi
 note "every run: $results"
 exit $overall
+}
