@@ -222,6 +222,7 @@ struct net {
 	struct net_hooks hooks;
 	uint32_t dst;                   /* server address, network order */
 	uint16_t dport;                 /* network order */
+	char servername[256];
 	unsigned next_src;
 	struct bconn *openq_head, *openq_tail;
 	struct bconn *authq_head, *authq_tail;

@@ -109,6 +109,12 @@ net_init(struct net *n, const struct bench_opts *o, bool keep_sessions)
 		return -1;
 	}
 	n->dst = a.s_addr;
+	if (strlen(o->servername) >= sizeof(n->servername)) {
+		bench_err("--servername: too long");
+		return -1;
+	}
+	/* A copy OpenSSL's SNI macro may take without a cast. */
+	snprintf(n->servername, sizeof(n->servername), "%s", o->servername);
 	n->dport = htons((uint16_t)o->port);
 	n->ctx = tlsctx_client_new(o->cafile, NULL, NULL, err, sizeof(err));
 	if (n->ctx == NULL) {
@@ -270,6 +276,9 @@ bconn_close(struct bconn *c, bool graceful)
 	c->want_out = false;
 }
 
+static void record_error(struct net *n, const struct bconn *c,
+    const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+
 static void
 record_error(struct net *n, const struct bconn *c, const char *fmt, va_list ap)
 {
@@ -409,7 +418,7 @@ bconn_printf(struct bconn *c, const char *fmt, ...)
 static void
 flush(struct bconn *c)
 {
-	int r;
+	int r, e;
 
 	if (c->state < BC_HELLO)
 		return;
@@ -423,6 +432,7 @@ flush(struct bconn *c)
 				chunk = RECORD_MAX;
 		}
 		ERR_clear_error();
+		errno = 0;
 		r = SSL_write(c->ssl, c->out + c->out_off, (int)chunk);
 		if (r > 0) {
 			c->out_off += (size_t)r;
@@ -430,18 +440,14 @@ flush(struct bconn *c)
 			c->wr_chunk = 0;
 			continue;
 		}
-		switch (SSL_get_error(c->ssl, r)) {
-		case SSL_ERROR_WANT_WRITE:
-			c->want_out = true;
-			/* fall through */
-		case SSL_ERROR_WANT_READ:
-			c->wr_chunk = chunk;    /* retry with the same length */
-			break;
-		default:
+		e = SSL_get_error(c->ssl, r);
+		if (e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ) {
 			fail(c, "write: %s", errno && r < 0 ?
 			    strerror(errno) : ssl_reason());
 			return;
 		}
+		c->want_out = e == SSL_ERROR_WANT_WRITE;
+		c->wr_chunk = chunk;            /* retry with the same length */
 		break;
 	}
 	if (c->out_off == c->out_len)
@@ -809,7 +815,7 @@ start_connect(struct bconn *c)
 	}
 	SSL_set_app_data(c->ssl, c);
 	if (SSL_set1_host(c->ssl, o->servername) != 1 ||
-	    SSL_set_tlsext_host_name(c->ssl, o->servername) != 1) {
+	    SSL_set_tlsext_host_name(c->ssl, n->servername) != 1) {
 		fail(c, "cannot set the server name: %s", ssl_reason());
 		return;
 	}

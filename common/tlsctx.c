@@ -41,7 +41,8 @@ static const char tls12_ciphers[] =
 static const char tls13_suites[] =
     "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
     "TLS_CHACHA20_POLY1305_SHA256";
-static const char groups[] = "X25519:P-256:P-384";
+/* Not const: OpenSSL's SSL_CTX_set1_groups_list macro casts it to char *. */
+static char groups[] = "X25519:P-256:P-384";
 
 /* ALPN wire format: length-prefixed protocol names. */
 static const unsigned char alpn_wire[] = "\x08" PARLEY_ALPN;

@@ -38,6 +38,7 @@ export LC_ALL=C
 # so editing or checking out this file during a long run is harmless.
 {
 prog=bench.sh
+orig_args=$*
 die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
 note() { printf '==> %s\n' "$*" >&2; }
 
@@ -578,7 +579,7 @@ if ((write_doc)); then
 		echo "Commands (PORT and PID: the fresh server's; one server per run):"
 		echo
 		echo '```'
-		echo "scripts/bench.sh --runs $runs --duration $duration"
+		echo "scripts/bench.sh${orig_args:+ $orig_args}"
 		echo "${pin_server[*]} parleyd -c parleyd.conf"
 		for s in "${scenarios[@]}"; do
 			echo "${cmdline[$s]}"
