@@ -75,6 +75,7 @@ struct conn {
 	bool dirty;                     /* on the flush list */
 	bool queued;                    /* on the work list */
 	bool peer_eof;
+	bool out_paused;                /* input waits for output to drain */
 	bool shutdown_sent;             /* close_notify written */
 	bool freed_handles;             /* uv_close called */
 	const char *doomed;             /* BYE reason of a deferred close */
@@ -707,6 +708,8 @@ conn_process(struct conn *c)
 	}
 	if (BIO_ctrl_pending(c->wbio) > 0)
 		mark_dirty(c);
+	/* Only then does a completed write need to run this again. */
+	c->out_paused = c->state != CONN_S_CLOSING && over_high_water(c);
 	/* A peer that has finished sending is closed once answered. */
 	if (c->peer_eof && c->busy == 0 && c->state != CONN_S_CLOSING &&
 	    !c->queued && !over_high_water(c))
@@ -792,10 +795,15 @@ on_write(uv_write_t *req, int status)
 	if (!c->freed_handles) {
 		conn_flush(c);
 		if (c->state != CONN_S_CLOSING) {
-			/* Output drained: take input (or a backlog) again. */
-			if ((c->busy == 0 && !over_high_water(c)) ||
-			    (c->wcb != NULL && writable(c)))
+			/*
+			 * Output drained: take input (or a backlog) again —
+			 * only if it waited for this, not after every write.
+			 */
+			if ((c->out_paused && !over_high_water(c)) ||
+			    (c->wcb != NULL && writable(c))) {
+				c->out_paused = false;
 				queue_work(c);
+			}
 			update_reading(c);
 		}
 	}
