@@ -1,13 +1,16 @@
 /*
  * conn: the per-connection TLS pump and session state machine.
  *
- * Input:  socket -> read BIO -> SSL_read -> line framer -> cmd_dispatch().
+ * Input:  socket -> sslbio (the read callback's buffer, lent) -> SSL_read
+ *         -> line framer -> cmd_dispatch().
  * Output: conn_write() -> plaintext buffer -> (once per loop turn, in the
- *         uv_check callback) SSL_write -> write BIO -> one uv_write.
+ *         uv_check callback) SSL_write -> sslbio tx -> uv_try_write, and
+ *         one uv_write for whatever the socket did not take.
  *
- * Only one uv_write is in flight per connection; what is queued meanwhile
- * is encrypted and sent together when it completes. Pending output is the
- * plaintext buffer plus the ciphertext in flight; above half the cap the
+ * At most one uv_write is in flight per connection; what is queued
+ * meanwhile is encrypted and sent together when it completes. Pending
+ * output is the plaintext buffer plus the ciphertext in flight; above half
+ * the cap the
  * connection stops reading and processing commands, at the cap it is
  * closed with "BYE slow consumer". Commands are processed at most
  * CONN_COMMANDS_PER_TURN per loop turn, the rest on later turns (the work
@@ -32,10 +35,13 @@
 #include "log.h"
 #include "route.h"
 #include "server.h"
+#include "sslbio.h"
 #include "tlsctx.h"
 
-/* Ciphertext buffered in the read BIO before we stop reading the socket. */
+/* Ciphertext kept unread before we stop reading the socket. */
 #define RBIO_HIGH          (64 * 1024)
+/* One read callback's worth on top of that. */
+#define RBIO_MAX           (RBIO_HIGH + 64 * 1024)
 /* Plaintext encrypted per flush, so one flush cannot hog the loop. */
 #define FLUSH_CHUNK        (256 * 1024)
 /* TLS record payload per SSL_write. */
@@ -44,6 +50,8 @@
 #define CLOSE_GRACE_MS     3000
 /* Room kept past max_output_bytes for the BYE line itself. */
 #define OUT_SLACK          256
+/* Ciphertext of one flush (records add at most ~1 %) plus alerts. */
+#define TX_MAX             (FLUSH_CHUNK + 4 * RECORD_MAX)
 
 struct conn {
 	uv_tcp_t tcp;
@@ -51,8 +59,7 @@ struct conn {
 	uint64_t id;
 	enum conn_state state;
 	SSL *ssl;
-	BIO *rbio;                      /* ciphertext from the peer */
-	BIO *wbio;                      /* ciphertext to the peer */
+	struct sslbio io;               /* ciphertext both ways */
 	struct line_framer in;
 	struct buf out;                 /* plaintext waiting for SSL_write */
 	size_t wr_inflight;             /* ciphertext bytes in the uv_write */
@@ -272,7 +279,8 @@ maybe_free(struct conn *c)
 	TAILQ_REMOVE(&cs.all, c, all_link);
 	cs.count--;
 	listener_release(c->slot);
-	SSL_free(c->ssl);               /* frees both BIOs */
+	SSL_free(c->ssl);               /* frees the BIO */
+	sslbio_free(&c->io);
 	free(c->held);
 	line_free(&c->in);
 	buf_free(&c->out);
@@ -614,7 +622,7 @@ conn_process(struct conn *c)
 	if (c->state == CONN_S_HANDSHAKE) {
 		ERR_clear_error();
 		r = SSL_do_handshake(c->ssl);
-		if (BIO_ctrl_pending(c->wbio) > 0)
+		if (buf_len(&c->io.tx) > 0)
 			mark_dirty(c);
 		if (r != 1) {
 			ssl_failed(c, r, "handshake");
@@ -700,13 +708,13 @@ conn_process(struct conn *c)
 				line_produced(&c->in, (size_t)r);
 				continue;
 			}
-			if (BIO_ctrl_pending(c->wbio) > 0)
+			if (buf_len(&c->io.tx) > 0)
 				mark_dirty(c);
 			ssl_failed(c, r, "read");
 			break;
 		}
 	}
-	if (BIO_ctrl_pending(c->wbio) > 0)
+	if (buf_len(&c->io.tx) > 0)
 		mark_dirty(c);
 	/* Only then does a completed write need to run this again. */
 	c->out_paused = c->state != CONN_S_CLOSING && over_high_water(c);
@@ -753,11 +761,11 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 		return;
 	}
 	srv.stats.bytes_in += (uint64_t)nread;
-	if (BIO_write(c->rbio, b->base, (int)nread) != (int)nread) {
-		conn_abort(c, "out of memory");
-		return;
-	}
+	/* TLS reads the shared buffer in place; only a remainder is copied. */
+	sslbio_lend(&c->io, b->base, (size_t)nread);
 	conn_process(c);
+	if (sslbio_keep(&c->io) != 0 && c->state != CONN_S_CLOSING)
+		conn_abort(c, "out of memory");
 }
 
 static void
@@ -765,7 +773,7 @@ update_reading(struct conn *c)
 {
 	bool want = c->state != CONN_S_CLOSING && !c->peer_eof &&
 	    c->busy == 0 && !over_high_water(c) &&
-	    BIO_ctrl_pending(c->rbio) < RBIO_HIGH;
+	    sslbio_rx_len(&c->io) < RBIO_HIGH;
 
 	if (want == c->reading)
 		return;
@@ -848,19 +856,41 @@ conn_flush(struct conn *c)
 		ERR_clear_error();
 		SSL_shutdown(c->ssl);
 	}
-	pending = BIO_ctrl_pending(c->wbio);
+	pending = buf_len(&c->io.tx);
+	if (pending > 0) {
+		/*
+		 * Usually the socket takes it all: no request, no callback,
+		 * no re-arming of the poll watcher.
+		 */
+		ub = uv_buf_init((char *)buf_rptr(&c->io.tx), (unsigned)pending);
+		r = uv_try_write((uv_stream_t *)&c->tcp, &ub, 1);
+		if (r < 0 && r != UV_EAGAIN) {
+			conn_abort(c, uv_strerror(r));
+			return;
+		}
+		if (r > 0) {
+			buf_consume(&c->io.tx, (size_t)r);
+			srv.stats.bytes_out += (uint64_t)r;
+			pending -= (size_t)r;
+		}
+	}
 	if (pending == 0) {
+		buf_shrink(&c->io.tx);
 		if (c->state == CONN_S_CLOSING && buf_len(&c->out) == 0)
 			close_handles(c);
 		return;
 	}
+	/* The rest waits in a request of its own: tx keeps filling. */
 	w = malloc(sizeof(*w) + pending);
 	if (w == NULL) {
 		conn_abort(c, "out of memory");
 		return;
 	}
 	w->c = c;
-	w->len = (size_t)BIO_read(c->wbio, w->data, (int)pending);
+	w->len = pending;
+	memcpy(w->data, buf_rptr(&c->io.tx), pending);
+	buf_consume(&c->io.tx, pending);
+	buf_shrink(&c->io.tx);
 	ub = uv_buf_init(w->data, (unsigned)w->len);
 	r = uv_write(&w->req, (uv_stream_t *)&c->tcp, &ub, 1, on_write);
 	if (r != 0) {
@@ -937,6 +967,8 @@ conn_init(uv_loop_t *loop)
 	TAILQ_INIT(&cs.all);
 	TAILQ_INIT(&cs.dirty);
 	TAILQ_INIT(&cs.work);
+	if (sslbio_init() != 0)
+		return -1;
 	if (uv_check_init(loop, &cs.flush_check) != 0 ||
 	    uv_prepare_init(loop, &cs.flush_prepare) != 0 ||
 	    uv_idle_init(loop, &cs.work_idle) != 0)
@@ -972,6 +1004,7 @@ conn_accept(uv_stream_t *server)
 	struct sockaddr_storage ss;
 	int sslen = sizeof(ss);
 	struct conn *c;
+	BIO *bio;
 	int r;
 
 	c = calloc(1, sizeof(*c));
@@ -1023,19 +1056,13 @@ conn_accept(uv_stream_t *server)
 	uv_tcp_nodelay(&c->tcp, 1);
 
 	c->ssl = SSL_new(srv.ssl_ctx);
-	c->rbio = BIO_new(BIO_s_mem());
-	c->wbio = BIO_new(BIO_s_mem());
-	if (c->ssl == NULL || c->rbio == NULL || c->wbio == NULL) {
-		BIO_free(c->rbio);
-		BIO_free(c->wbio);
-		c->rbio = c->wbio = NULL;
+	bio = sslbio_new(&c->io, RBIO_MAX, TX_MAX);
+	if (c->ssl == NULL || bio == NULL) {
+		BIO_free(bio);
 		conn_abort(c, "out of memory");
 		return 0;
 	}
-	/* An empty mem BIO reports "retry", not EOF. */
-	BIO_set_mem_eof_return(c->rbio, -1);
-	BIO_set_mem_eof_return(c->wbio, -1);
-	SSL_set_bio(c->ssl, c->rbio, c->wbio);
+	SSL_set_bio(c->ssl, bio, bio);      /* one reference, for both */
 	SSL_set_accept_state(c->ssl);
 	SSL_set_msg_callback(c->ssl, on_tls_msg);
 	SSL_set_msg_callback_arg(c->ssl, c);

@@ -44,6 +44,7 @@
 #include "log.h"
 #include "pwhash.h"
 #include "server.h"
+#include "sslbio.h"
 #include "storage.h"
 #include "store.h"
 #include "tlsctx.h"
@@ -661,6 +662,7 @@ main(int argc, char **argv)
 	uv_run(srv.loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(srv.loop) != 0)
 		log_warn("shutdown: loop still had handles");
+	sslbio_fini();                  /* every connection is freed */
 	SSL_CTX_free(srv.ssl_ctx);
 	log_info("stopped");
 	return 0;
