@@ -271,6 +271,8 @@ struct store {
 	sqlite3_stmt *st[ST__COUNT];
 	bool in_txn;                    /* between store_begin and commit */
 	char err[256];                  /* why the last STORE_ERROR */
+	store_wal_fn wal_fn;            /* store_wal_watch() */
+	void *wal_arg;
 };
 
 /* How one operation keeps its statements atomic: see op_begin(). */
@@ -764,6 +766,43 @@ store_rollback(struct store *s)
 	s->in_txn = false;
 	if (!sqlite3_get_autocommit(s->db))
 		(void)run_id(s, ST_ROLLBACK);
+}
+
+/* ---- WAL checkpoints ---- */
+
+static int
+wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct store *s = arg;
+
+	(void)db;
+	(void)name;
+	s->wal_fn(s->wal_arg, pages);
+	return SQLITE_OK;
+}
+
+/* Replaces SQLite's automatic checkpoint; see store.h. */
+void
+store_wal_watch(struct store *s, store_wal_fn fn, void *arg)
+{
+	s->wal_fn = fn;
+	s->wal_arg = arg;
+	sqlite3_wal_hook(s->db, fn != NULL ? wal_hook : NULL, s);
+	if (fn == NULL)
+		sqlite3_wal_autocheckpoint(s->db, 1000);
+}
+
+int
+store_checkpoint(struct store *s, int *wal_pages, int *copied)
+{
+	int rc = sqlite3_wal_checkpoint_v2(s->db, NULL,
+	    SQLITE_CHECKPOINT_PASSIVE, wal_pages, copied);
+
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+		set_err(s, "checkpoint: %s", sqlite3_errmsg(s->db));
+		return STORE_ERROR;
+	}
+	return STORE_OK;
 }
 
 /* ---- users ---- */

@@ -58,6 +58,27 @@ struct store;
 struct store *store_open(const char *path, unsigned flags, int busy_ms,
     char *err, size_t errlen);
 
+/*
+ * WAL checkpoints. SQLite's default copies the WAL back into the database
+ * inside the commit that takes it past 1000 pages, so some commits wait
+ * for a checkpoint and its fsyncs. store_wal_watch() turns that off and
+ * calls fn(arg, pages) after every commit with the WAL's length instead;
+ * the caller checkpoints when it sees fit, from this or another connection
+ * (fn NULL: back to SQLite's default). fn runs inside the commit: it may
+ * call store_checkpoint() on s, nothing else.
+ */
+typedef void (*store_wal_fn)(void *arg, int wal_pages);
+void store_wal_watch(struct store *s, store_wal_fn fn, void *arg);
+
+/*
+ * One PASSIVE checkpoint: copy what it can without waiting for anyone.
+ * Sets the WAL's length and how much of it is now in the database, in
+ * pages (-1 when not in WAL mode). STORE_OK (also when another checkpoint
+ * was running) or STORE_ERROR.
+ */
+int store_checkpoint(struct store *s, int *wal_pages, int *copied)
+	STORE_WUR;
+
 /* Checkpoint the WAL where possible and close. store_close(NULL) is a no-op. */
 void store_close(struct store *s);
 

@@ -36,6 +36,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "auth.h"
+#include "checkpoint.h"
 #include "clock.h"
 #include "config.h"
 #include "conn.h"
@@ -412,6 +413,29 @@ raise_nofile(void)
 		    (unsigned long long)rl.rlim_cur);
 }
 
+/*
+ * A second connection for WAL checkpoints, so commits never wait for one.
+ * Without it (an in-memory database, or it cannot be opened) SQLite
+ * checkpoints inside commits as usual.
+ */
+static void
+start_checkpoints(struct store *writer)
+{
+	struct store *own;
+	char err[256];
+
+	if (strcmp(srv.cfg.database, ":memory:") == 0)
+		return;
+	own = store_open(srv.cfg.database, srv.cfg.sync_full ?
+	    STORE_SYNC_FULL : 0, 5000, err, sizeof(err));
+	if (own == NULL) {
+		log_warn("storage: no checkpoint connection (%s); SQLite "
+		    "checkpoints inside commits", err);
+		return;
+	}
+	checkpoint_start(writer, own);
+}
+
 static void
 on_shutdown_timer(uv_timer_t *t)
 {
@@ -615,6 +639,7 @@ main(int argc, char **argv)
 	    (srv.cfg.sync_full ? STORE_SYNC_FULL : 0), 5000, err, sizeof(err));
 	if (store == NULL)
 		fatal("%s", err);
+	start_checkpoints(store);
 	if (storage_start(srv.loop, store) != 0)
 		fatal("cannot start the storage thread");
 	if (conn_init(srv.loop) != 0)
@@ -656,6 +681,7 @@ main(int argc, char **argv)
 
 	/* Connections are gone (or cut off); finish the store's work. */
 	storage_stop();
+	checkpoint_stop();
 	conn_fini();
 	setup_services_fini();
 	uv_walk(srv.loop, close_walk, NULL);
