@@ -266,14 +266,17 @@ static void
 login_ok(struct auth_job *j)
 {
 	struct conn *c = j->c;
+	SSL *ssl = conn_ssl(c);
 
 	srv.stats.logins_ok++;
 	if (conn_closing(c))
 		return;
-	log_info("conn %llu: login ok user=%s from %s%s",
+	log_info("conn %llu: login ok user=%s from %s%s %s %s%s",
 	    (unsigned long long)conn_id(c), j->user, conn_peer(c),
 	    j->kind == AUTH_CERT ? " (certificate)" :
-	    j->kind == AUTH_RESUME ? " (token)" : "");
+	    j->kind == AUTH_RESUME ? " (token)" : "",
+	    SSL_get_version(ssl), SSL_get_cipher_name(ssl),
+	    SSL_session_reused(ssl) ? " resumed" : "");
 	session_start(c, j->user, j->rec.role,
 	    j->kind == AUTH_RESUME ? "RESUME" : "LOGIN");
 }
