@@ -111,6 +111,7 @@ static struct {
 	uv_check_t flush_check;         /* output queued by I/O callbacks */
 	uv_prepare_t flush_prepare;     /* output queued by the work pass */
 	uv_idle_t work_idle;
+	uv_idle_t flush_idle;           /* keeps the loop from blocking */
 	struct connq all;
 	struct connq dirty;
 	struct connq work;
@@ -127,8 +128,10 @@ static const char *const state_names[] = {
 static void conn_process(struct conn *c);
 static void conn_flush(struct conn *c);
 static void update_reading(struct conn *c);
+static void output_drained(struct conn *c);
 static void close_handles(struct conn *c);
 static void on_work_idle(uv_idle_t *h);
+static void on_flush_idle(uv_idle_t *h);
 
 uint64_t conn_id(const struct conn *c) { return c->id; }
 enum conn_state conn_state(const struct conn *c) { return c->state; }
@@ -812,20 +815,27 @@ on_write(uv_write_t *req, int status)
 	}
 	if (!c->freed_handles) {
 		conn_flush(c);
-		if (c->state != CONN_S_CLOSING) {
-			/*
-			 * Output drained: take input (or a backlog) again —
-			 * only if it waited for this, not after every write.
-			 */
-			if ((c->out_paused && !over_high_water(c)) ||
-			    (c->wcb != NULL && writable(c))) {
-				c->out_paused = false;
-				queue_work(c);
-			}
-			update_reading(c);
-		}
+		output_drained(c);
 	}
 	conn_unref(c);
+}
+
+/*
+ * Output went out (a write completed, or the socket took it at once):
+ * take input, or a backlog, again — only if it waited for this, not after
+ * every write.
+ */
+static void
+output_drained(struct conn *c)
+{
+	if (c->state == CONN_S_CLOSING || c->freed_handles)
+		return;
+	if ((c->out_paused && !over_high_water(c)) ||
+	    (c->wcb != NULL && writable(c))) {
+		c->out_paused = false;
+		queue_work(c);
+	}
+	update_reading(c);
 }
 
 static void
@@ -833,6 +843,7 @@ conn_flush(struct conn *c)
 {
 	struct write_req *w;
 	size_t done = 0, pending;
+	bool wrote = false;
 	uv_buf_t ub;
 	int r;
 
@@ -879,6 +890,7 @@ conn_flush(struct conn *c)
 			return;
 		}
 		if (r > 0) {
+			wrote = true;
 			buf_consume(&c->io.tx, (size_t)r);
 			srv.stats.bytes_out += (uint64_t)r;
 			pending -= (size_t)r;
@@ -888,6 +900,8 @@ conn_flush(struct conn *c)
 		buf_shrink(&c->io.tx);
 		if (c->state == CONN_S_CLOSING && buf_len(&c->out) == 0)
 			close_handles(c);
+		else if (wrote)
+			output_drained(c);  /* no on_write will say so */
 		return;
 	}
 	/* The rest waits in a request of its own: tx keeps filling. */
@@ -934,6 +948,21 @@ flush_dirty(void)
 		conn_flush(c);
 		conn_unref(c);
 	}
+	/*
+	 * Output left for the next pass (more than FLUSH_CHUNK queued, all
+	 * of it taken by the socket) has no write completion to wake the
+	 * loop: poll must not block while any is left.
+	 */
+	if (!TAILQ_EMPTY(&cs.dirty) &&
+	    !uv_is_active((uv_handle_t *)&cs.flush_idle))
+		uv_idle_start(&cs.flush_idle, on_flush_idle);
+}
+
+static void
+on_flush_idle(uv_idle_t *h)
+{
+	if (TAILQ_EMPTY(&cs.dirty))
+		uv_idle_stop(h);
 }
 
 static void
@@ -982,7 +1011,8 @@ conn_init(uv_loop_t *loop)
 		return -1;
 	if (uv_check_init(loop, &cs.flush_check) != 0 ||
 	    uv_prepare_init(loop, &cs.flush_prepare) != 0 ||
-	    uv_idle_init(loop, &cs.work_idle) != 0)
+	    uv_idle_init(loop, &cs.work_idle) != 0 ||
+	    uv_idle_init(loop, &cs.flush_idle) != 0)
 		return -1;
 	uv_check_start(&cs.flush_check, on_flush_check);
 	uv_prepare_start(&cs.flush_prepare, on_flush_prepare);
@@ -998,6 +1028,7 @@ conn_fini(void)
 	uv_close((uv_handle_t *)&cs.flush_check, NULL);
 	uv_close((uv_handle_t *)&cs.flush_prepare, NULL);
 	uv_close((uv_handle_t *)&cs.work_idle, NULL);
+	uv_close((uv_handle_t *)&cs.flush_idle, NULL);
 }
 
 /* Connections not logged in yet may hold at most a quarter of the slots. */

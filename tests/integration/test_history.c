@@ -612,6 +612,42 @@ t_sync_paging(void **state)
 		hs_close(u[i]);
 }
 
+/*
+ * One SYNC page larger than the server encrypts in one flush pass: the
+ * rest goes out on later passes, whether or not a write completion is
+ * left to wake the loop for them; the whole page must arrive.
+ */
+static void
+t_sync_page_past_one_flush(void **state)
+{
+	struct hs_server *s = *state;
+	struct hs_client *a = login(s, "alice", ALICE_PW);
+	struct hs_client *b = login(s, "bob", BOB_PW);
+	struct hs_reply r;
+	static char text[3001];
+	unsigned i, n;
+	unsigned long long last = 0, got;
+	uint64_t id = 0;
+
+	memset(text, 'x', sizeof(text) - 1);
+	/* 160 x 3 KB: past one 256 KiB pass, within half the output cap. */
+	for (i = 0; i < 160; i++) {
+		text[0] = (char)('a' + i % 26);
+		id = send_ok(a, "bob", text);
+	}
+	assert_int_equal(hs_command(b, &r, "SYNC 0 500"), 0);
+	assert_non_null(r.final);
+	if (sscanf(r.final, "OK SYNC %u %llu", &n, &got) != 2)
+		fail_msg("SYNC 0 500: got \"%s\"", r.final);
+	last = got;
+	assert_int_equal(n, 160);
+	assert_int_equal(r.ndata, 160);
+	assert_true(last == id);
+	hs_reply_free(&r);
+	hs_close(a);
+	hs_close(b);
+}
+
 int
 main(void)
 {
@@ -625,6 +661,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(t_sync_paging, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(t_bad_args, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_sync_page_past_one_flush, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
