@@ -140,15 +140,15 @@ else
 				"${asan_env[@]}" "${abuse_env[@]}"
 		fi
 	fi
-	# ThreadSanitizer for the threaded parts: the argon2 pool (login) and
-	# the storage thread (direct messages, SIGKILL during writes). The
-	# flags go in by hand: PARLEY_SANITIZE means ASan.
-	if BUILD_TARGETS="parleyd parleyctl parley test_login test_dm test_abuse_auth test_abuse_store" \
+	# ThreadSanitizer for the threaded parts: the argon2 pool (login), the
+	# storage thread (direct messages, SIGKILL during writes) and the
+	# checkpoint thread. The flags go in by hand: PARLEY_SANITIZE means ASan.
+	if BUILD_TARGETS="parleyd parleyctl parley test_login test_dm test_abuse_auth test_abuse_store test_checkpoint" \
 		build tsan build-tsan -DCMAKE_BUILD_TYPE=Debug -DPARLEY_WERROR=ON \
 		"-DCMAKE_C_FLAGS=-fsanitize=thread -fno-omit-frame-pointer" \
 		-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread; then
 		run_tests tsan build-tsan \
-			"-j1 -R ^(integration[.]test_(login|dm)|abuse[.](auth[.](login_flood|enumeration)|store[.](sigkill_writes|sqlite_lock)))\$" \
+			"-j1 -R ^(unit[.]test_checkpoint|integration[.]test_(login|dm)|abuse[.](auth[.](login_flood|enumeration)|store[.](sigkill_writes|sqlite_lock)))\$" \
 			TSAN_OPTIONS=halt_on_error=0:second_deadlock_stack=1 \
 			"${abuse_env[@]}"
 	fi
