@@ -559,8 +559,15 @@ on_tls_msg(int write_p, int version, int content_type, const void *buf,
 	(void)version;
 	(void)ssl;
 	if (!write_p && content_type == SSL3_RT_HANDSHAKE && len > 0 &&
-	    ((const unsigned char *)buf)[0] == SSL3_MT_KEY_UPDATE)
-		c->key_updates++;
+	    ((const unsigned char *)buf)[0] == SSL3_MT_KEY_UPDATE &&
+	    ++c->key_updates > CONN_KEY_UPDATES_MAX) {
+		/*
+		 * One SSL_read goes on through every record it can read: a
+		 * 64 KiB burst is ~2,000 KeyUpdates. Starve it of input so it
+		 * returns, and the check after it closes the connection.
+		 */
+		c->io.hold = true;
+	}
 }
 
 static void

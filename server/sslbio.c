@@ -32,6 +32,10 @@ io_read(BIO *b, char *out, size_t len, size_t *readbytes)
 	size_t n = 0, k;
 
 	BIO_clear_retry_flags(b);
+	if (io->hold) {
+		BIO_set_retry_read(b);
+		return 0;
+	}
 	/* Kept bytes are older than lent ones: they go first. */
 	k = buf_len(&io->rx);
 	if (k > 0) {
@@ -130,6 +134,7 @@ sslbio_new(struct sslbio *io, size_t rx_max, size_t tx_max)
 	buf_init(&io->tx, tx_max);
 	io->lent = NULL;
 	io->lent_len = 0;
+	io->hold = false;
 	if (method == NULL || (b = BIO_new(method)) == NULL)
 		return NULL;
 	BIO_set_data(b, io);

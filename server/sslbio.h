@@ -12,6 +12,7 @@
 #ifndef PARLEY_SSLBIO_H
 #define PARLEY_SSLBIO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <openssl/bio.h>
@@ -23,6 +24,7 @@ struct sslbio {
 	struct buf tx;                  /* ciphertext for the socket */
 	const uint8_t *lent;            /* this read callback's bytes */
 	size_t lent_len;
+	bool hold;                      /* give SSL no more input */
 };
 
 /* Create the BIO method once, before the first sslbio_new(). 0 or -1. */

@@ -154,6 +154,8 @@ keyupdate_flood(void **state)
 	int attempts = ab_sanitized ? 2000 : 10000, sent = 0, conns = 0;
 	int closed = 0, max_per_conn = 0, min_per_conn = INT_MAX, cur = 0;
 	int kept = 0, i, lock_max = 0, lock_min = INT_MAX;
+	int burst_n = 0, burst_closed = 0;
+	double burst_cpu_ms = 0;
 	long rss0, peak;
 	int64_t t0;
 
@@ -198,10 +200,9 @@ keyupdate_flood(void **state)
 		(void)closed_by_server(t, 1000);
 		hs_sleep_ms(200);
 		c1 = ab_cpu_ns(x->pid);
-		ab_note(row, "burst: %d KeyUpdates written back to back; the "
-		    "server %s and used %.1f ms of CPU", n, ab_tls_closed(t) ||
-		    peer_gone(ab_tls_fd(t)) ? "closed the connection" :
-		    "kept the connection", (double)(c1 - c0) / 1e6);
+		burst_cpu_ms = (double)(c1 - c0) / 1e6;
+		burst_closed = ab_tls_closed(t) || peer_gone(ab_tls_fd(t));
+		burst_n = n;
 	}
 	ab_tls_free(t, 1);
 	t = NULL;
@@ -268,6 +269,15 @@ keyupdate_flood(void **state)
 	ab_figure(AB_EXACT, lock_max <= 64 && lock_min >= 16, row,
 	    "keyupdates-before-close", "~32 (16..64) without data, then closed",
 	    "%d..%d (one at a time, 3 connections)", lock_min, lock_max);
+	/*
+	 * The cap holds within one read too: the server stops taking input
+	 * past it, instead of working through the whole burst (~2,000: about
+	 * 14 ms of CPU) before it looks.
+	 */
+	ab_figure(AB_PERF, burst_closed && burst_cpu_ms < 5, row,
+	    "burst-cpu-ms", "< 5, connection closed",
+	    "%.1f for %d KeyUpdates written back to back (%s)", burst_cpu_ms,
+	    burst_n, burst_closed ? "closed" : "still open");
 	ab_note(row, "flood: %d..%d KeyUpdates sent per connection before the "
 	    "close was seen (%d connections closed)", closed > 0 ?
 	    min_per_conn : 0, max_per_conn, closed);
