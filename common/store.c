@@ -14,6 +14,10 @@
  * user ids are AUTOINCREMENT too, so a user created later under a deleted
  * user's name gets a new id and cannot read the old user's conversations.
  * Message rows keep the names as they were when sent, for display.
+ *
+ * This file holds the schema, the statements and the helpers that run
+ * them, opening, transactions and checkpoints; store_accounts.c and
+ * store_messages.c the queries (store_int.h says what they share).
  */
 #include <assert.h>
 #include <errno.h>
@@ -27,6 +31,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "store_int.h"
 
 /* PRAGMA application_id: "PRLY", so a foreign SQLite file is refused. */
 #define STORE_APP_ID 0x50524c59
@@ -117,58 +122,6 @@ static const char *const migrations[] = {
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
-
-/* Columns every message query returns, in this order. */
-#define MSG_COLS "id, time_ms, sender, target, body"
-
-/* The prepared statements, made on first use and kept until close. */
-enum st {
-	ST_BEGIN,
-	ST_BEGIN_WRITE,
-	ST_COMMIT,
-	ST_ROLLBACK,
-	ST_SAVEPOINT,
-	ST_RELEASE,
-	ST_ROLLBACK_TO,
-	ST_USER_ID,
-	ST_USER_ADD,
-	ST_USER_GET,
-	ST_USER_DEL,
-	ST_USER_SET_HASH,
-	ST_USER_SET_LOCKED,
-	ST_USER_SET_ROLE,
-	ST_USER_LIST,
-	ST_DM_ADD,
-	ST_PENDING_ADD,
-	ST_PENDING_MAX,
-	ST_PENDING_LIST,
-	ST_PENDING_ACK,
-	ST_PENDING_DONE,
-	ST_ROOM_ADD,
-	ST_ROOM_ID,
-	ST_ROOM_SENDER,
-	ST_ROOM_MSG_ADD,
-	ST_MEMBER_ADD,
-	ST_MEMBER_DEL,
-	ST_ROOM_LIST,
-	ST_USER_ROOMS,
-	ST_ROOM_MEMBERS,
-	ST_HIST_ROOM,
-	ST_HIST_DM,
-	ST_SYNC_ROOMS,
-	ST_SYNC_ROOM,
-	ST_SYNC_DM_FROM,
-	ST_SYNC_DM_TO,
-	ST_MSG_GET,
-	ST_TOKEN_ADD,
-	ST_TOKEN_LIST,
-	ST_TOKEN_DEL_USER,
-	ST_TOKEN_PURGE,
-	ST_KEY_SET,
-	ST_KEY_GET,
-	ST_COUNTS,
-	ST__COUNT
-};
 
 static const char *const st_sql[ST__COUNT] = {
 	[ST_BEGIN] = "BEGIN",
@@ -266,34 +219,8 @@ static const char *const st_sql[ST__COUNT] = {
 	    " (SELECT count(*) FROM rooms), (SELECT max(id) FROM messages)",
 };
 
-struct store {
-	sqlite3 *db;
-	sqlite3_stmt *st[ST__COUNT];
-	bool in_txn;                    /* between store_begin and commit */
-	char err[256];                  /* why the last STORE_ERROR */
-	store_wal_fn wal_fn;            /* store_wal_watch() */
-	void *wal_arg;
-};
-
-/* How one operation keeps its statements atomic: see op_begin(). */
-enum op_kind {
-	OP_READ,        /* reads only */
-	OP_WRITE,       /* reads, then at most one writing statement */
-	OP_MULTI,       /* several writing statements */
-};
-
-enum op_txn {
-	OP_TXN_NONE,    /* inside the caller's transaction, nothing to undo */
-	OP_TXN_OWN,     /* our own BEGIN ... COMMIT */
-	OP_TXN_SAVE,    /* a savepoint inside the caller's transaction */
-};
-
-static void
-set_err(struct store *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void
-set_err(struct store *s, const char *fmt, ...)
+void
+sq_set_err(struct store *s, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -306,16 +233,16 @@ set_err(struct store *s, const char *fmt, ...)
  * Record SQLite's message for the failure that just happened and return
  * STORE_ERROR. Called before any rollback, which would overwrite it.
  */
-static int
-fail(struct store *s)
+int
+sq_fail(struct store *s)
 {
-	set_err(s, "%s", sqlite3_errmsg(s->db));
+	sq_set_err(s, "%s", sqlite3_errmsg(s->db));
 	return STORE_ERROR;
 }
 
 /* The cached statement id, prepared on first use; NULL on error. */
-static sqlite3_stmt *
-stmt(struct store *s, enum st id)
+sqlite3_stmt *
+sq_stmt(struct store *s, enum st id)
 {
 	int rc;
 
@@ -325,15 +252,15 @@ stmt(struct store *s, enum st id)
 	rc = sqlite3_prepare_v3(s->db, st_sql[id], -1,
 	    SQLITE_PREPARE_PERSISTENT, &s->st[id], NULL);
 	if (rc != SQLITE_OK) {
-		fail(s);
+		sq_fail(s);
 		s->st[id] = NULL;
 	}
 	return s->st[id];
 }
 
 /* Return a statement to the cache: no read lock held, no bindings kept. */
-static void
-done(sqlite3_stmt *st)
+void
+sq_done(sqlite3_stmt *st)
 {
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -343,63 +270,63 @@ done(sqlite3_stmt *st)
  * Step st once. Returns SQLITE_ROW or SQLITE_DONE (st left as is), or -1
  * with the error recorded and st reset.
  */
-static int
-step(struct store *s, sqlite3_stmt *st)
+int
+sq_step(struct store *s, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
 
 	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
 		return rc;
-	fail(s);
-	done(st);
+	sq_fail(s);
+	sq_done(st);
 	return -1;
 }
 
 /* Run a statement that returns no rows. 0 or -1. */
-static int
-run(struct store *s, sqlite3_stmt *st)
+int
+sq_run(struct store *s, sqlite3_stmt *st)
 {
-	int rc = step(s, st);
+	int rc = sq_step(s, st);
 
 	if (rc < 0)
 		return -1;
-	done(st);
+	sq_done(st);
 	if (rc != SQLITE_DONE) {
-		set_err(s, "statement returned rows");
+		sq_set_err(s, "statement returned rows");
 		return -1;
 	}
 	return 0;
 }
 
 /* Run a cached statement without parameters (transaction control). */
-static int
-run_id(struct store *s, enum st id)
+int
+sq_run_id(struct store *s, enum st id)
 {
-	sqlite3_stmt *st = stmt(s, id);
+	sqlite3_stmt *st = sq_stmt(s, id);
 
-	return st == NULL ? -1 : run(s, st);
+	return st == NULL ? -1 : sq_run(s, st);
 }
 
 /* Bind text of known length; 0, or -1 with the error recorded. */
-static int
-bind_text(struct store *s, sqlite3_stmt *st, int i, const char *p, size_t len)
+int
+sq_bind_text(struct store *s, sqlite3_stmt *st, int i, const char *p, size_t len)
 {
 	if (sqlite3_bind_text64(st, i, p, len, SQLITE_STATIC, SQLITE_UTF8) !=
 	    SQLITE_OK)
-		return fail(s);
+		return sq_fail(s);
 	return 0;
 }
 
 /* Bind a NUL-terminated name. */
-static int
-bind_name(struct store *s, sqlite3_stmt *st, int i, const char *name)
+int
+sq_bind_name(struct store *s, sqlite3_stmt *st, int i, const char *name)
 {
-	return bind_text(s, st, i, name, strlen(name));
+	return sq_bind_text(s, st, i, name, strlen(name));
 }
 
 /* Message ids are uint64 on the wire and int64 in SQLite: clamp. */
-static int64_t
-id_bound(uint64_t id)
+int64_t
+sq_id_bound(uint64_t id)
 {
 	return id > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)id;
 }
@@ -417,14 +344,14 @@ id_bound(uint64_t id)
  * commit the rest of the batch piecemeal, so every later call fails until
  * the caller ends the transaction.
  */
-static int
-op_begin(struct store *s, enum op_kind kind, enum op_txn *txn)
+int
+sq_op_begin(struct store *s, enum op_kind kind, enum op_txn *txn)
 {
 	*txn = OP_TXN_NONE;
 	/* Nested in another operation of this module: join its transaction. */
 	if (!s->in_txn && !sqlite3_get_autocommit(s->db)) {
 		if (kind == OP_MULTI) {
-			if (run_id(s, ST_SAVEPOINT) < 0)
+			if (sq_run_id(s, ST_SAVEPOINT) < 0)
 				return STORE_ERROR;
 			*txn = OP_TXN_SAVE;
 		}
@@ -432,30 +359,30 @@ op_begin(struct store *s, enum op_kind kind, enum op_txn *txn)
 	}
 	if (s->in_txn) {
 		if (sqlite3_get_autocommit(s->db)) {
-			set_err(s, "transaction was rolled back after an "
+			sq_set_err(s, "transaction was rolled back after an "
 			    "earlier error");
 			return STORE_ERROR;
 		}
 		if (kind == OP_MULTI) {
-			if (run_id(s, ST_SAVEPOINT) < 0)
+			if (sq_run_id(s, ST_SAVEPOINT) < 0)
 				return STORE_ERROR;
 			*txn = OP_TXN_SAVE;
 		}
 		return STORE_OK;
 	}
-	if (run_id(s, kind == OP_READ ? ST_BEGIN : ST_BEGIN_WRITE) < 0)
+	if (sq_run_id(s, kind == OP_READ ? ST_BEGIN : ST_BEGIN_WRITE) < 0)
 		return STORE_ERROR;
 	*txn = OP_TXN_OWN;
 	return STORE_OK;
 }
 
 /*
- * End an operation begun with op_begin(): keep its work when rc is not
+ * End an operation begun with sq_op_begin(): keep its work when rc is not
  * STORE_ERROR, undo it otherwise. Returns rc, or STORE_ERROR when the
  * commit itself failed (then nothing of the operation remains).
  */
-static int
-op_end(struct store *s, enum op_txn txn, int rc)
+int
+sq_op_end(struct store *s, enum op_txn txn, int rc)
 {
 	bool open = !sqlite3_get_autocommit(s->db);
 
@@ -464,20 +391,20 @@ op_end(struct store *s, enum op_txn txn, int rc)
 		break;
 	case OP_TXN_OWN:
 		if (rc != STORE_ERROR) {
-			if (run_id(s, ST_COMMIT) == 0)
+			if (sq_run_id(s, ST_COMMIT) == 0)
 				break;
 			rc = STORE_ERROR;
 			open = !sqlite3_get_autocommit(s->db);
 		}
 		if (open)
-			(void)run_id(s, ST_ROLLBACK);
+			(void)sq_run_id(s, ST_ROLLBACK);
 		break;
 	case OP_TXN_SAVE:
 		if (!open)
 			break;  /* SQLite already rolled everything back */
 		if (rc == STORE_ERROR)
-			(void)run_id(s, ST_ROLLBACK_TO);
-		if (run_id(s, ST_RELEASE) < 0)
+			(void)sq_run_id(s, ST_ROLLBACK_TO);
+		if (sq_run_id(s, ST_RELEASE) < 0)
 			rc = STORE_ERROR;
 		break;
 	}
@@ -488,20 +415,20 @@ op_end(struct store *s, enum op_txn txn, int rc)
  * Look a name up with a one-column id query (ST_USER_ID, ST_ROOM_ID).
  * STORE_OK with *id, STORE_NOT_FOUND, or STORE_ERROR.
  */
-static int
-lookup_id(struct store *s, enum st id, const char *name, int64_t *out)
+int
+sq_lookup_id(struct store *s, enum st id, const char *name, int64_t *out)
 {
-	sqlite3_stmt *st = stmt(s, id);
+	sqlite3_stmt *st = sq_stmt(s, id);
 	int rc;
 
-	if (st == NULL || bind_name(s, st, 1, name) < 0)
+	if (st == NULL || sq_bind_name(s, st, 1, name) < 0)
 		return STORE_ERROR;
-	rc = step(s, st);
+	rc = sq_step(s, st);
 	if (rc < 0)
 		return STORE_ERROR;
 	if (rc == SQLITE_ROW)
 		*out = sqlite3_column_int64(st, 0);
-	done(st);
+	sq_done(st);
 	return rc == SQLITE_ROW ? STORE_OK : STORE_NOT_FOUND;
 }
 
@@ -732,10 +659,10 @@ int
 store_begin(struct store *s)
 {
 	if (s->in_txn) {
-		set_err(s, "transaction already open");
+		sq_set_err(s, "transaction already open");
 		return STORE_ERROR;
 	}
-	if (run_id(s, ST_BEGIN_WRITE) < 0)
+	if (sq_run_id(s, ST_BEGIN_WRITE) < 0)
 		return STORE_ERROR;
 	s->in_txn = true;
 	return STORE_OK;
@@ -751,19 +678,19 @@ store_commit(struct store *s)
 	int rc = STORE_OK;
 
 	if (!s->in_txn) {
-		set_err(s, "no transaction open");
+		sq_set_err(s, "no transaction open");
 		return STORE_ERROR;
 	}
 	s->in_txn = false;
 	if (sqlite3_get_autocommit(s->db)) {
-		set_err(s, "transaction was rolled back after an earlier "
+		sq_set_err(s, "transaction was rolled back after an earlier "
 		    "error");
 		return STORE_ERROR;
 	}
-	if (run_id(s, ST_COMMIT) < 0) {
+	if (sq_run_id(s, ST_COMMIT) < 0) {
 		rc = STORE_ERROR;
 		if (!sqlite3_get_autocommit(s->db))
-			(void)run_id(s, ST_ROLLBACK);
+			(void)sq_run_id(s, ST_ROLLBACK);
 	}
 	return rc;
 }
@@ -774,7 +701,7 @@ store_rollback(struct store *s)
 {
 	s->in_txn = false;
 	if (!sqlite3_get_autocommit(s->db))
-		(void)run_id(s, ST_ROLLBACK);
+		(void)sq_run_id(s, ST_ROLLBACK);
 }
 
 /* ---- WAL checkpoints ---- */
@@ -808,988 +735,8 @@ store_checkpoint(struct store *s, int *wal_pages, int *copied)
 	    SQLITE_CHECKPOINT_PASSIVE, wal_pages, copied);
 
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
-		set_err(s, "checkpoint: %s", sqlite3_errmsg(s->db));
+		sq_set_err(s, "checkpoint: %s", sqlite3_errmsg(s->db));
 		return STORE_ERROR;
 	}
 	return STORE_OK;
-}
-
-/* ---- users ---- */
-
-/* Copy the current row of ST_USER_GET / ST_USER_LIST into *u. */
-static int
-row_user(struct store *s, sqlite3_stmt *st, struct store_user *u)
-{
-	const unsigned char *name = sqlite3_column_text(st, 1);
-	const unsigned char *hash = sqlite3_column_text(st, 2);
-	int nlen = sqlite3_column_bytes(st, 1);
-	int hlen = sqlite3_column_bytes(st, 2);
-
-	if (name == NULL || hash == NULL || nlen > NAMES_USER_MAX ||
-	    (size_t)hlen >= PWHASH_STR_BYTES) {
-		set_err(s, "malformed user row");
-		return -1;
-	}
-	memset(u, 0, sizeof(*u));
-	u->id = sqlite3_column_int64(st, 0);
-	memcpy(u->name, name, (size_t)nlen);
-	memcpy(u->hash, hash, (size_t)hlen);
-	u->role = sqlite3_column_int(st, 3);
-	u->locked = sqlite3_column_int(st, 4) != 0;
-	u->created_ms = sqlite3_column_int64(st, 5);
-	return 0;
-}
-
-/* Add a user; see store.h. */
-int
-store_user_add(struct store *s, const char *name, const char *hash,
-    int role, int64_t now_ms)
-{
-	sqlite3_stmt *st;
-	enum op_txn txn;
-	int rc;
-
-	if (strlen(name) > NAMES_USER_MAX || strlen(hash) >= PWHASH_STR_BYTES ||
-	    (role != STORE_ROLE_USER && role != STORE_ROLE_ADMIN)) {
-		set_err(s, "invalid user fields");
-		return STORE_ERROR;
-	}
-	if ((rc = op_begin(s, OP_WRITE, &txn)) != STORE_OK)
-		return rc;
-	rc = STORE_ERROR;
-	if ((st = stmt(s, ST_USER_ADD)) == NULL ||
-	    bind_name(s, st, 1, name) < 0 || bind_name(s, st, 2, hash) < 0)
-		goto out;
-	sqlite3_bind_int(st, 3, role);
-	sqlite3_bind_int64(st, 4, now_ms);
-	if (run(s, st) < 0)
-		goto out;
-	rc = sqlite3_changes(s->db) == 0 ? STORE_EXISTS : STORE_OK;
-out:
-	return op_end(s, txn, rc);
-}
-
-/* Fetch a user; see store.h. */
-int
-store_user_get(struct store *s, const char *name, struct store_user *u)
-{
-	sqlite3_stmt *st;
-	enum op_txn txn;
-	int rc;
-
-	if ((rc = op_begin(s, OP_READ, &txn)) != STORE_OK)
-		return rc;
-	rc = STORE_ERROR;
-	if ((st = stmt(s, ST_USER_GET)) == NULL || bind_name(s, st, 1, name) < 0)
-		goto out;
-	switch (step(s, st)) {
-	case SQLITE_ROW:
-		rc = row_user(s, st, u) < 0 ? STORE_ERROR : STORE_OK;
-		break;
-	case SQLITE_DONE:
-		rc = STORE_NOT_FOUND;
-		break;
-	default:
-		goto out;
-	}
-	done(st);
-out:
-	return op_end(s, txn, rc);
-}
-
-/*
- * Run one UPDATE/DELETE keyed by user name (?1) with an optional second
- * parameter: STORE_NOT_FOUND when it touched no row.
- */
-static int
-user_change(struct store *s, enum st id, const char *name, const char *text,
-    int64_t num)
-{
-	sqlite3_stmt *st;
-	enum op_txn txn;
-	int rc;
-
-	if ((rc = op_begin(s, OP_WRITE, &txn)) != STORE_OK)
-		return rc;
-	rc = STORE_ERROR;
-	if ((st = stmt(s, id)) == NULL || bind_name(s, st, 1, name) < 0)
-		goto out;
-	if (text != NULL) {
-		if (bind_name(s, st, 2, text) < 0)
-			goto out;
-	} else if (sqlite3_bind_parameter_count(st) >= 2) {
-		sqlite3_bind_int64(st, 2, num);
-	}
-	if (run(s, st) < 0)
-		goto out;
-	rc = sqlite3_changes(s->db) == 0 ? STORE_NOT_FOUND : STORE_OK;
-out:
-	return op_end(s, txn, rc);
-}
-
-/*
- * Delete a user. Foreign keys cascade to memberships and queued messages;
- * the messages themselves stay as the other parties' history.
- */
-int
-store_user_del(struct store *s, const char *name)
-{
-	return user_change(s, ST_USER_DEL, name, NULL, 0);
-}
-
-/* Replace a user's password hash. STORE_NOT_FOUND if unknown. */
-int
-store_user_set_hash(struct store *s, const char *name, const char *hash)
-{
-	if (strlen(hash) >= PWHASH_STR_BYTES) {
-		set_err(s, "hash too long");
-		return STORE_ERROR;
-	}
-	return user_change(s, ST_USER_SET_HASH, name, hash, 0);
-}
-
-/*
- * Lock or unlock an account. STORE_NOT_FOUND if unknown. Locking also
- * revokes the account's resume tokens.
- */
-int
-store_user_set_locked(struct store *s, const char *name, bool locked)
-{
-	enum op_txn txn;
-	int rc;
-
-	if (!locked)
-		return user_change(s, ST_USER_SET_LOCKED, name, NULL, 0);
-	if ((rc = op_begin(s, OP_MULTI, &txn)) != STORE_OK)
-		return rc;
-	rc = user_change(s, ST_USER_SET_LOCKED, name, NULL, 1);
-	if (rc == STORE_OK)
-		rc = store_token_revoke(s, name, NULL);
-	return op_end(s, txn, rc);
-}
-
-/* Set a user's role (enum store_role). STORE_NOT_FOUND if unknown. */
-int
-store_user_set_role(struct store *s, const char *name, int role)
-{
-	if (role != STORE_ROLE_USER && role != STORE_ROLE_ADMIN) {
-		set_err(s, "invalid role %d", role);
-		return STORE_ERROR;
-	}
-	return user_change(s, ST_USER_SET_ROLE, name, NULL, role);
-}
-
-/* Hand every user to cb, ordered by name; see store.h. */
-int
-store_user_list(struct store *s, store_user_cb cb, void *ctx)
-{
-	struct store_user u;
-	sqlite3_stmt *st;
-	enum op_txn txn;
-	int rc, r;
-
-	if ((rc = op_begin(s, OP_READ, &txn)) != STORE_OK)
-		return rc;
-	rc = STORE_ERROR;
-	if ((st = stmt(s, ST_USER_LIST)) == NULL)
-		goto out;
-	while ((r = step(s, st)) == SQLITE_ROW) {
-		if (row_user(s, st, &u) < 0) {
-			done(st);
-			goto out;
-		}
-		if (cb(ctx, &u) != 0)
-			break;
-	}
-	if (r < 0)
-		goto out;
-	done(st);
-	rc = STORE_OK;
-out:
-	return op_end(s, txn, rc);
-}
-
-/* ---- messages ---- */
-
-/* Hand the current row (MSG_COLS) of st to cb; returns cb's result. */
-static int
-row_msg(sqlite3_stmt *st, store_msg_cb cb, void *ctx)
-{
-	struct store_msg m;
-
-	m.id = (uint64_t)sqlite3_column_int64(st, 0);
-	m.time_ms = sqlite3_column_int64(st, 1);
-	m.from = (const char *)sqlite3_column_text(st, 2);
-	m.to = (const char *)sqlite3_column_text(st, 3);
-	m.text = (const char *)sqlite3_column_text(st, 4);
-	m.text_len = (size_t)sqlite3_column_bytes(st, 4);
-	if (m.from == NULL)
-		m.from = "";
-	if (m.to == NULL)
-		m.to = "";
-	if (m.text == NULL)
-		m.text = "";
-	return cb(ctx, &m);
-}
-
-/*
- * Hand every row of a prepared, bound message query to cb. STORE_OK when
- * the rows ran out or cb stopped; st is reset either way.
- */
-static int
-each_msg(struct store *s, sqlite3_stmt *st, store_msg_cb cb, void *ctx)
-{
-	int r;
-
-	while ((r = step(s, st)) == SQLITE_ROW)
-		if (row_msg(st, cb, ctx) != 0)
-			break;
-	if (r < 0)
-		return STORE_ERROR;
-	done(st);
-	return STORE_OK;
-}
-
-/*
- * Store a direct message and queue it for the recipient, in one
- * savepoint so the message never exists without its queue entry.
- * STORE_NOT_FOUND if either user does not exist.
- */
-int
-store_dm_append(struct store *s, const char *from, const char *to,
-    const char *text, size_t len, int64_t now_ms, uint64_t *id)
-{
-	sqlite3_stmt *st;
-	enum op_txn txn;
-	int64_t from_id, to_id, msg_id;
-	int rc;
-
-	if ((rc = op_begin(s, OP_MULTI, &txn)) != STORE_OK)
-		return rc;
-	if ((rc = lookup_id(s, ST_USER_ID, to, &to_id)) != STORE_OK ||
-	    (rc = lookup_id(s, ST_USER_ID, from, &from_id)) != STORE_OK)
-		goto out;
-	rc = STORE_ERROR;
-	if ((st = stmt(s, ST_DM_ADD)) == NULL ||
-	    bind_name(s, st, 2, from) < 0 || bind_name(s, st, 3, to) < 0 ||
-	    bind_text(s, st, 6, text, len) < 0)
-		goto out;
-	sqlite3_bind_int64(st, 1, now_ms);
-	sqlite3_bind_int64(st, 4, from_id);
-	sqlite3_bind_int64(st, 5, to_id);
-	if (run(s, st) < 0)
-		goto out;
-	msg_id = sqlite3_last_insert_rowid(s->db);
-
-	if ((st = stmt(s, ST_PENDING_ADD)) == NULL)
-		goto out;
-	sqlite3_bind_int64(st, 1, to_id);
-	sqlite3_bind_int64(st, 2, msg_id);
-	if (run(s, st) < 0)
-		goto out;
-	*id = (uint64_t)msg_id;
-	rc = STORE_OK;
-out:
-	return op_end(s, txn, rc);
-}
-
-/*
- * The newest queued message id of user, 0 when the queue is empty: the
- * upper bound a login pages up to, so messages queued meanwhile (which
- * the new session also gets live) are not sent twice.
- */
-int
-store_pending_max(struct store *s, const char *user, uint64_t *max_id)
-{
-	sqlite3_stmt *st;
-	enum op_txn txn;
-	int64_t uid;
-	int rc, r;
-
-	if ((rc = op_begin(s, OP_READ, &txn)) != STORE_OK)
-		return rc;
-	if ((rc = lookup_id(s, ST_USER_ID, user, &uid)) != STORE_OK)
-		goto out;
-	rc = STORE_ERROR;
-	if ((st = stmt(s, ST_PENDING_MAX)) == NULL)
-		goto out;
-	sqlite3_bind_int64(st, 1, uid);
-	if ((r = step(s, st)) < 0)
-		goto out;
-	*max_id = r == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
-	done(st);
-	rc = STORE_OK;
-out:
-	return op_end(s, txn, rc);
-}
-
-/*
- * One page of user's queue: ids in (after_id, upto_id], oldest first, at
- * most limit, to cb. Nothing is removed; see store_pending_ack().
- */
-int
-store_pending_list(struct store *s, const char *user, uint64_t after_id,
-    uint64_t upto_id, unsigned limit, store_msg_cb cb, void *ctx)
-{
-	sqlite3_stmt *st;
-	enum op_txn txn;
-	int64_t uid;
-	int rc;
-
-	if ((rc = op_begin(s, OP_READ, &txn)) != STORE_OK)
-		return rc;
-	if ((rc = lookup_id(s, ST_USER_ID, user, &uid)) != STORE_OK)
-		goto out;
-	rc = STORE_ERROR;
-	if ((st = stmt(s, ST_PENDING_LIST)) == NULL)
-		goto out;
-	sqlite3_bind_int64(st, 1, uid);
-	sqlite3_bind_int64(st, 2, id_bound(after_id));
-	sqlite3_bind_int64(st, 3, upto_id == 0 ? INT64_MAX : id_bound(upto_id));
-	sqlite3_bind_int64(st, 4, limit);
-	rc = each_msg(s, st, cb, ctx);
-out:
-	return op_end(s, txn, rc);
-}
-
-/*
- * Remove user's queued messages up to and including upto_id, once the
- * client has them. Acknowledging nothing new is not an error.
- */
-int
-store_pending_ack(struct store *s, const char *user, uint64_t upto_id)
-{
-	sqlite3_stmt *st;
-	enum op_txn txn;
-	int64_t uid;
-	int rc;
-
-	if ((rc = op_begin(s, OP_WRITE, &txn)) != STORE_OK)
-		return rc;
-	if ((rc = lookup_id(s, ST_USER_ID, user, &uid)) != STORE_OK)
-		goto out;
-	rc = STORE_ERROR;
-	if ((st = stmt(s, ST_PENDING_ACK)) == NULL)
-		goto out;
-	sqlite3_bind_int64(st, 1, uid);
-	sqlite3_bind_int64(st, 2, id_bound(upto_id));
-	if (run(s, st) < 0)
-		goto out;
-	rc = STORE_OK;
-out:
-	return op_end(s, txn, rc);
-}
-
-/*
- * Drop one message from user's queue after live delivery. STORE_OK also
- * when it was not queued (already taken), so callers need not track it.
- */
-int
-store_pending_done(struct store *s, const char *user, uint64_t msg_id)
-{
-	sqlite3_stmt *st;
-	enum op_txn txn;
-	int rc;
-
-	if ((rc = op_begin(s, OP_WRITE, &txn)) != STORE_OK)
-		return rc;
-	rc = STORE_ERROR;
-	if ((st = stmt(s, ST_PENDING_DONE)) == NULL ||
-	    bind_name(s, st, 1, user) < 0)
-		goto out;
-	sqlite3_bind_int64(st, 2, id_bound(msg_id));
-	if (run(s, st) < 0)
-		goto out;
-	rc = STORE_OK;
-out:
-	return op_end(s, txn, rc);
-}
-
-/* ---- rooms ---- */
-
-/* Join (and maybe create) a room; see store.h. */
-int
-store_room_join(struct store *s, const char *room, const char *user,
-    int64_t now_ms, bool *created, bool *was_member)
-{
-	sqlite3_stmt *st;
-	enum op_txn txn;
-	int64_t uid, rid;
-	bool made;
-	int rc;
-
-	if ((rc = op_begin(s, OP_MULTI, &txn)) != STORE_OK)
-		return rc;
-	if ((rc = lookup_id(s, ST_USER_ID, user, &uid)) != STORE_OK)
-		goto out;
-	rc = STORE_ERROR;
-	if ((st = stmt(s, ST_ROOM_ADD)) == NULL || bind_name(s, st, 1, room) < 0)
-		goto out;
-	sqlite3_bind_int64(st, 2, now_ms);
-	if (run(s, st) < 0)
-		goto out;
-	made = sqlite3_changes(s->db) != 0;
-	if (made)
-		rid = sqlite3_last_insert_rowid(s->db);
-	else if (lookup_id(s, ST_ROOM_ID, room, &rid) != STORE_OK)
-		goto out;       /* it was there a moment ago: corrupt */
-
-	if ((st = stmt(s, ST_MEMBER_ADD)) == NULL)
-		goto out;
-	sqlite3_bind_int64(st, 1, rid);
-	sqlite3_bind_int64(st, 2, uid);
-	sqlite3_bind_int64(st, 3, now_ms);
-	if (run(s, st) < 0)
-		goto out;
-	if (created != NULL)
-		*created = made;
-	if (was_member != NULL)
-		*was_member = sqlite3_changes(s->db) == 0;
-	rc = STORE_OK;
-out:
-	return op_end(s, txn, rc);
-}
-
-/* Leave a room; see store.h. The room stays, possibly empty. */
-int
-store_room_leave(struct store *s, const char *room, const char *user)
-{
-	sqlite3_stmt *st;
-	enum op_txn txn;
-	int64_t rid;
-	int rc;
-
-	if ((rc = op_begin(s, OP_WRITE, &txn)) != STORE_OK)
-		return rc;
-	if ((rc = lookup_id(s, ST_ROOM_ID, room, &rid)) != STORE_OK)
-		goto out;
-	rc = STORE_ERROR;
-	if ((st = stmt(s, ST_MEMBER_DEL)) == NULL ||
-	    bind_name(s, st, 2, user) < 0)
-		goto out;
-	sqlite3_bind_int64(st, 1, rid);
-	if (run(s, st) < 0)
-		goto out;
-	rc = sqlite3_changes(s->db) == 0 ? STORE_NOT_MEMBER : STORE_OK;
-out:
-	return op_end(s, txn, rc);
-}
-
-/*
- * Room id and whether user is in it: STORE_OK, STORE_NOT_FOUND (no such
- * room) or STORE_NOT_MEMBER (including an unknown user).
- */
-static int
-room_access(struct store *s, const char *room, const char *user,
-    int64_t *rid, int64_t *uid)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((st = stmt(s, ST_ROOM_SENDER)) == NULL ||
-	    bind_name(s, st, 1, room) < 0 || bind_name(s, st, 2, user) < 0)
-		return STORE_ERROR;
-	switch (step(s, st)) {
-	case SQLITE_ROW:
-		*rid = sqlite3_column_int64(st, 0);
-		*uid = sqlite3_column_int64(st, 1);
-		rc = sqlite3_column_type(st, 1) == SQLITE_NULL ||
-		    sqlite3_column_int(st, 2) == 0 ? STORE_NOT_MEMBER :
-		    STORE_OK;
-		break;
-	case SQLITE_DONE:
-		rc = STORE_NOT_FOUND;
-		break;
-	default:
-		return STORE_ERROR;
-	}
-	done(st);
-	return rc;
-}
-
-/* Store a room message; see store.h. */
-int
-store_room_append(struct store *s, const char *from, const char *room,
-    const char *text, size_t len, int64_t now_ms, uint64_t *id)
-{
-	sqlite3_stmt *st;
-	enum op_txn txn;
-	int64_t rid, uid;
-	int rc;
-
-	if ((rc = op_begin(s, OP_WRITE, &txn)) != STORE_OK)
-		return rc;
-	if ((rc = room_access(s, room, from, &rid, &uid)) != STORE_OK)
-		goto out;
-	rc = STORE_ERROR;
-	if ((st = stmt(s, ST_ROOM_MSG_ADD)) == NULL ||
-	    bind_name(s, st, 2, from) < 0 || bind_name(s, st, 3, room) < 0 ||
-	    bind_text(s, st, 6, text, len) < 0)
-		goto out;
-	sqlite3_bind_int64(st, 1, now_ms);
-	sqlite3_bind_int64(st, 4, uid);
-	sqlite3_bind_int64(st, 5, rid);
-	if (run(s, st) < 0)
-		goto out;
-	*id = (uint64_t)sqlite3_last_insert_rowid(s->db);
-	rc = STORE_OK;
-out:
-	return op_end(s, txn, rc);
-}
-
-/* Hand each (name, count) row of a bound room query to cb. */
-static int
-each_room(struct store *s, sqlite3_stmt *st, store_room_cb cb, void *ctx)
-{
-	int r;
-
-	while ((r = step(s, st)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
-		int64_t n = sqlite3_column_int64(st, 1);
-
-		if (cb(ctx, name != NULL ? name : "",
-		    n > UINT32_MAX ? UINT32_MAX : (unsigned)n) != 0)
-			break;
-	}
-	if (r < 0)
-		return STORE_ERROR;
-	done(st);
-	return STORE_OK;
-}
-
-/* Every room with its member count; see store.h. */
-int
-store_room_list(struct store *s, store_room_cb cb, void *ctx)
-{
-	sqlite3_stmt *st;
-	enum op_txn txn;
-	int rc;
-
-	if ((rc = op_begin(s, OP_READ, &txn)) != STORE_OK)
-		return rc;
-	rc = STORE_ERROR;
-	if ((st = stmt(s, ST_ROOM_LIST)) != NULL)
-		rc = each_room(s, st, cb, ctx);
-	return op_end(s, txn, rc);
-}
-
-/* The rooms user is in; STORE_NOT_FOUND for an unknown user. */
-int
-store_user_rooms(struct store *s, const char *user, store_room_cb cb,
-    void *ctx)
-{
-	sqlite3_stmt *st;
-	enum op_txn txn;
-	int64_t uid;
-	int rc;
-
-	if ((rc = op_begin(s, OP_READ, &txn)) != STORE_OK)
-		return rc;
-	if ((rc = lookup_id(s, ST_USER_ID, user, &uid)) != STORE_OK)
-		goto out;
-	rc = STORE_ERROR;
-	if ((st = stmt(s, ST_USER_ROOMS)) == NULL)
-		goto out;
-	sqlite3_bind_int64(st, 1, uid);
-	rc = each_room(s, st, cb, ctx);
-out:
-	return op_end(s, txn, rc);
-}
-
-/* The members of a room; see store.h. */
-int
-store_room_members(struct store *s, const char *room, store_member_cb cb,
-    void *ctx)
-{
-	sqlite3_stmt *st;
-	enum op_txn txn;
-	int64_t rid;
-	int rc, r;
-
-	if ((rc = op_begin(s, OP_READ, &txn)) != STORE_OK)
-		return rc;
-	if ((rc = lookup_id(s, ST_ROOM_ID, room, &rid)) != STORE_OK)
-		goto out;
-	rc = STORE_ERROR;
-	if ((st = stmt(s, ST_ROOM_MEMBERS)) == NULL)
-		goto out;
-	sqlite3_bind_int64(st, 1, rid);
-	while ((r = step(s, st)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
-
-		if (cb(ctx, name != NULL ? name : "") != 0)
-			break;
-	}
-	if (r < 0)
-		goto out;
-	done(st);
-	rc = STORE_OK;
-out:
-	return op_end(s, txn, rc);
-}
-
-/* ---- HISTORY and SYNC ---- */
-
-/* HISTORY of a room or a conversation; see store.h. */
-int
-store_history(struct store *s, const char *user, const char *target,
-    unsigned limit, uint64_t before_id, store_msg_cb cb, void *ctx)
-{
-	sqlite3_stmt *st;
-	enum op_txn txn;
-	int64_t before, a, b;
-	int rc;
-
-	before = before_id == 0 ? INT64_MAX : id_bound(before_id);
-	if ((rc = op_begin(s, OP_READ, &txn)) != STORE_OK)
-		return rc;
-	if (target[0] == '#') {
-		if ((rc = room_access(s, target, user, &a, &b)) != STORE_OK)
-			goto out;
-		rc = STORE_ERROR;
-		if ((st = stmt(s, ST_HIST_ROOM)) == NULL)
-			goto out;
-		sqlite3_bind_int64(st, 1, a);
-		sqlite3_bind_int64(st, 2, before);
-		sqlite3_bind_int64(st, 3, limit);
-	} else {
-		if ((rc = lookup_id(s, ST_USER_ID, target, &a)) != STORE_OK ||
-		    (rc = lookup_id(s, ST_USER_ID, user, &b)) != STORE_OK)
-			goto out;
-		rc = STORE_ERROR;
-		if ((st = stmt(s, ST_HIST_DM)) == NULL)
-			goto out;
-		sqlite3_bind_int64(st, 1, a < b ? a : b);
-		sqlite3_bind_int64(st, 2, a < b ? b : a);
-		sqlite3_bind_int64(st, 3, before);
-		sqlite3_bind_int64(st, 4, limit);
-	}
-	rc = each_msg(s, st, cb, ctx);
-out:
-	return op_end(s, txn, rc);
-}
-
-/*
- * SYNC merges several id-ordered streams (the user's sent and received
- * direct messages, and one per room they are in) without sorting the
- * union: it keeps the `limit` smallest ids seen so far, and each stream is
- * read only up to that page's current upper bound. Every stream read is an
- * index range scan of at most `limit` rows, so a page costs
- * O(streams * limit) whatever the size of the table; then the page's rows
- * are fetched by primary key.
- */
-struct idpage {
-	int64_t *ids;           /* the page: ascending, no duplicates */
-	int64_t *in;            /* one stream's ids */
-	int64_t *out;           /* merge scratch, swapped with ids */
-	size_t n, cap;
-};
-
-/* Read one bound stream statement (?1 key) and merge it into the page. */
-static int
-page_merge(struct store *s, sqlite3_stmt *st, int64_t key, int64_t since,
-    struct idpage *p)
-{
-	size_t k = 0, i = 0, j = 0, n = 0;
-	int64_t *t;
-	int r;
-
-	sqlite3_bind_int64(st, 1, key);
-	sqlite3_bind_int64(st, 2, since);
-	sqlite3_bind_int64(st, 3, p->n == p->cap ? p->ids[p->n - 1] :
-	    INT64_MAX);
-	sqlite3_bind_int64(st, 4, (int64_t)p->cap);
-	while ((r = step(s, st)) == SQLITE_ROW && k < p->cap)
-		p->in[k++] = sqlite3_column_int64(st, 0);
-	if (r < 0)
-		return -1;
-	done(st);
-
-	while (n < p->cap && (i < p->n || j < k)) {
-		if (j == k || (i < p->n && p->ids[i] < p->in[j])) {
-			p->out[n++] = p->ids[i++];
-		} else {
-			/* the same DM can come from both DM streams */
-			if (i < p->n && p->ids[i] == p->in[j])
-				i++;
-			p->out[n++] = p->in[j++];
-		}
-	}
-	t = p->ids;
-	p->ids = p->out;
-	p->out = t;
-	p->n = n;
-	return 0;
-}
-
-/* Fill p with the ids SYNC returns: see struct idpage. */
-static int
-sync_ids(struct store *s, int64_t uid, int64_t since, struct idpage *p)
-{
-	sqlite3_stmt *rooms, *st;
-	int r;
-
-	if ((st = stmt(s, ST_SYNC_DM_FROM)) == NULL ||
-	    page_merge(s, st, uid, since, p) < 0 ||
-	    (st = stmt(s, ST_SYNC_DM_TO)) == NULL ||
-	    page_merge(s, st, uid, since, p) < 0)
-		return -1;
-	if ((rooms = stmt(s, ST_SYNC_ROOMS)) == NULL ||
-	    (st = stmt(s, ST_SYNC_ROOM)) == NULL)
-		return -1;
-	sqlite3_bind_int64(rooms, 1, uid);
-	while ((r = step(s, rooms)) == SQLITE_ROW) {
-		if (page_merge(s, st, sqlite3_column_int64(rooms, 0), since,
-		    p) < 0) {
-			done(rooms);
-			return -1;
-		}
-	}
-	if (r < 0)
-		return -1;
-	done(rooms);
-	return 0;
-}
-
-/*
- * SYNC; see store.h. limit is capped at SYNC_LIMIT_MAX, which keeps the
- * page buffer small; paging on the last id returned still reaches all.
- */
-int
-store_sync(struct store *s, const char *user, uint64_t since_id,
-    unsigned limit, store_msg_cb cb, void *ctx)
-{
-	struct idpage p = { 0 };
-	int64_t *mem = NULL;
-	sqlite3_stmt *st;
-	enum op_txn txn;
-	int64_t uid, since = id_bound(since_id);
-	size_t i;
-	int rc, r;
-
-	if ((rc = op_begin(s, OP_READ, &txn)) != STORE_OK)
-		return rc;
-	if ((rc = lookup_id(s, ST_USER_ID, user, &uid)) != STORE_OK)
-		goto out;
-	rc = STORE_OK;
-	if (limit == 0 || since == INT64_MAX)
-		goto out;
-	rc = STORE_ERROR;
-	p.cap = limit > SYNC_LIMIT_MAX ? SYNC_LIMIT_MAX : limit;
-	if ((mem = calloc(3 * p.cap, sizeof(*mem))) == NULL) {
-		set_err(s, "out of memory");
-		goto out;
-	}
-	p.ids = mem;
-	p.in = mem + p.cap;
-	p.out = mem + 2 * p.cap;
-	if (sync_ids(s, uid, since, &p) < 0)
-		goto out;
-
-	if ((st = stmt(s, ST_MSG_GET)) == NULL)
-		goto out;
-	for (i = 0; i < p.n; i++) {
-		sqlite3_bind_int64(st, 1, p.ids[i]);
-		if ((r = step(s, st)) < 0)
-			goto out;
-		r = r == SQLITE_ROW ? row_msg(st, cb, ctx) : 0;
-		done(st);
-		if (r != 0)
-			break;
-	}
-	rc = STORE_OK;
-out:
-	free(mem);
-	return op_end(s, txn, rc);
-}
-
-/* ---- resume tokens and public keys ---- */
-
-/* Run st (bound already) that returns no rows; rc for op_end. */
-static int
-run_rc(struct store *s, sqlite3_stmt *st)
-{
-	return run(s, st) < 0 ? STORE_ERROR : STORE_OK;
-}
-
-int
-store_token_add(struct store *s, const char *user,
-    const uint8_t hash[STORE_TOKEN_HASH_BYTES], int64_t now_ms,
-    int64_t expires_ms)
-{
-	sqlite3_stmt *st;
-	enum op_txn txn;
-	int64_t uid;
-	int rc;
-
-	if ((rc = op_begin(s, OP_MULTI, &txn)) != STORE_OK)
-		return rc;
-	if ((rc = lookup_id(s, ST_USER_ID, user, &uid)) != STORE_OK)
-		goto out;
-	rc = STORE_ERROR;
-	/* Expired tokens of this user go as new ones come: no sweeper. */
-	if ((st = stmt(s, ST_TOKEN_PURGE)) == NULL ||
-	    sqlite3_bind_int64(st, 1, uid) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 2, now_ms) != SQLITE_OK ||
-	    run(s, st) < 0)
-		goto out;
-	if ((st = stmt(s, ST_TOKEN_ADD)) == NULL ||
-	    sqlite3_bind_int64(st, 1, uid) != SQLITE_OK ||
-	    sqlite3_bind_blob(st, 2, hash, STORE_TOKEN_HASH_BYTES,
-	    SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 3, now_ms) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 4, expires_ms) != SQLITE_OK) {
-		fail(s);
-		goto out;
-	}
-	rc = run_rc(s, st);
-out:
-	return op_end(s, txn, rc);
-}
-
-int
-store_token_check(struct store *s, const char *user,
-    const uint8_t hash[STORE_TOKEN_HASH_BYTES], int64_t now_ms,
-    struct store_user *u)
-{
-	sqlite3_stmt *st;
-	enum op_txn txn;
-	bool match = false;
-	int rc, r;
-
-	if ((rc = op_begin(s, OP_READ, &txn)) != STORE_OK)
-		return rc;
-	if ((rc = store_user_get(s, user, u)) != STORE_OK)
-		goto out;
-	rc = STORE_ERROR;
-	if ((st = stmt(s, ST_TOKEN_LIST)) == NULL ||
-	    sqlite3_bind_int64(st, 1, u->id) != SQLITE_OK)
-		goto out;
-	/* Every token of the user is compared, each in constant time. */
-	while ((r = step(s, st)) == SQLITE_ROW) {
-		const void *h = sqlite3_column_blob(st, 0);
-
-		if (h != NULL && sqlite3_column_bytes(st, 0) ==
-		    STORE_TOKEN_HASH_BYTES &&
-		    sodium_memcmp(h, hash, STORE_TOKEN_HASH_BYTES) == 0 &&
-		    sqlite3_column_int64(st, 1) > now_ms)
-			match = true;
-	}
-	if (r < 0)
-		goto out;
-	done(st);
-	rc = match && !u->locked ? STORE_OK : STORE_NOT_FOUND;
-out:
-	return op_end(s, txn, rc);
-}
-
-int
-store_token_revoke(struct store *s, const char *user, unsigned *count)
-{
-	sqlite3_stmt *st;
-	enum op_txn txn;
-	int64_t uid;
-	int rc;
-
-	if ((rc = op_begin(s, OP_WRITE, &txn)) != STORE_OK)
-		return rc;
-	if ((rc = lookup_id(s, ST_USER_ID, user, &uid)) != STORE_OK)
-		goto out;
-	rc = STORE_ERROR;
-	if ((st = stmt(s, ST_TOKEN_DEL_USER)) == NULL ||
-	    sqlite3_bind_int64(st, 1, uid) != SQLITE_OK)
-		goto out;
-	rc = run_rc(s, st);
-	if (rc == STORE_OK && count != NULL)
-		*count = (unsigned)sqlite3_changes(s->db);
-out:
-	return op_end(s, txn, rc);
-}
-
-int
-store_key_set(struct store *s, const char *user,
-    const uint8_t key[STORE_PUBKEY_BYTES], int64_t now_ms)
-{
-	sqlite3_stmt *st;
-	enum op_txn txn;
-	int64_t uid;
-	int rc;
-
-	if ((rc = op_begin(s, OP_WRITE, &txn)) != STORE_OK)
-		return rc;
-	if ((rc = lookup_id(s, ST_USER_ID, user, &uid)) != STORE_OK)
-		goto out;
-	rc = STORE_ERROR;
-	if ((st = stmt(s, ST_KEY_SET)) == NULL ||
-	    sqlite3_bind_int64(st, 1, uid) != SQLITE_OK ||
-	    sqlite3_bind_blob(st, 2, key, STORE_PUBKEY_BYTES, SQLITE_STATIC) !=
-	    SQLITE_OK || sqlite3_bind_int64(st, 3, now_ms) != SQLITE_OK) {
-		fail(s);
-		goto out;
-	}
-	rc = run_rc(s, st);
-out:
-	return op_end(s, txn, rc);
-}
-
-int
-store_key_get(struct store *s, const char *user,
-    uint8_t key[STORE_PUBKEY_BYTES])
-{
-	sqlite3_stmt *st;
-	enum op_txn txn;
-	int64_t uid;
-	int rc;
-
-	if ((rc = op_begin(s, OP_READ, &txn)) != STORE_OK)
-		return rc;
-	if ((rc = lookup_id(s, ST_USER_ID, user, &uid)) != STORE_OK)
-		goto out;
-	rc = STORE_ERROR;
-	if ((st = stmt(s, ST_KEY_GET)) == NULL ||
-	    sqlite3_bind_int64(st, 1, uid) != SQLITE_OK)
-		goto out;
-	switch (step(s, st)) {
-	case SQLITE_ROW:
-		if (sqlite3_column_bytes(st, 0) == STORE_PUBKEY_BYTES) {
-			memcpy(key, sqlite3_column_blob(st, 0),
-			    STORE_PUBKEY_BYTES);
-			rc = STORE_OK;
-		} else {
-			rc = STORE_NO_KEY;
-		}
-		done(st);
-		break;
-	case SQLITE_DONE:
-		rc = STORE_NO_KEY;
-		done(st);
-		break;
-	default:
-		break;
-	}
-out:
-	return op_end(s, txn, rc);
-}
-
-int
-store_counts(struct store *s, struct store_counts *c)
-{
-	sqlite3_stmt *st;
-	enum op_txn txn;
-	int rc;
-
-	if ((rc = op_begin(s, OP_READ, &txn)) != STORE_OK)
-		return rc;
-	rc = STORE_ERROR;
-	if ((st = stmt(s, ST_COUNTS)) == NULL)
-		goto out;
-	if (step(s, st) == SQLITE_ROW) {
-		c->users = (uint64_t)sqlite3_column_int64(st, 0);
-		c->rooms = (uint64_t)sqlite3_column_int64(st, 1);
-		c->last_msg_id = (uint64_t)sqlite3_column_int64(st, 2);
-		done(st);
-		rc = STORE_OK;
-	}
-out:
-	return op_end(s, txn, rc);
 }
