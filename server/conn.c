@@ -10,9 +10,8 @@
  * At most one uv_write is in flight per connection; what is queued
  * meanwhile is encrypted and sent together when it completes. Pending
  * output is the plaintext buffer plus the ciphertext in flight; above half
- * the cap the
- * connection stops reading and processing commands, at the cap it is
- * closed with "BYE slow consumer". Commands are processed at most
+ * the cap the connection stops reading and processing commands, at the cap
+ * it is closed with "BYE slow consumer". Commands are processed at most
  * CONN_COMMANDS_PER_TURN per loop turn, the rest on later turns (the work
  * list, driven by a uv_idle handle), so one pipelining peer cannot starve
  * the others.
