@@ -65,7 +65,7 @@ const char *conn_user(const struct conn *c);       /* "" before login */
 int conn_role(const struct conn *c);
 bool conn_closing(const struct conn *c);
 
-/* The peer's verified client-certificate identities (NULL when none). */
+/* The connection's TLS object (an SSL *): version, cipher, peer cert. */
 void *conn_ssl(struct conn *c);
 
 /*
