@@ -493,6 +493,19 @@ run_senders(struct sender *snd, const char *to, uint64_t *acked,
 	return nacked;
 }
 
+/* Each sender takes its share of SLOW_MSGS again, from scratch. */
+static void
+reset_senders(struct sender *snd)
+{
+	int s;
+
+	for (s = 0; s < SLOW_SENDERS; s++) {
+		snd[s].next = s * (SLOW_MSGS / SLOW_SENDERS);
+		snd[s].end = (s + 1) * (SLOW_MSGS / SLOW_SENDERS);
+		snd[s].acked = snd[s].errors = snd[s].inflight = 0;
+	}
+}
+
 static void
 slow_reader(void **state)
 {
@@ -532,8 +545,6 @@ slow_reader(void **state)
 		snd[s].t = ab_tls_login(x->s, AB_ATTACKER, AB_ATTACKER_USER,
 		    AB_ATTACKER_PW);
 		assert_non_null(snd[s].t);
-		snd[s].next = s * (SLOW_MSGS / SLOW_SENDERS);
-		snd[s].end = (s + 1) * (SLOW_MSGS / SLOW_SENDERS);
 	}
 	/*
 	 * Warm-up: the same traffic to another user (offline), round after
@@ -546,11 +557,7 @@ slow_reader(void **state)
 	for (round = 1; round <= SLOW_WARMUP_ROUNDS; round++) {
 		long grew;
 
-		for (s = 0; s < SLOW_SENDERS; s++) {
-			snd[s].next = s * (SLOW_MSGS / SLOW_SENDERS);
-			snd[s].end = (s + 1) * (SLOW_MSGS / SLOW_SENDERS);
-			snd[s].acked = snd[s].errors = snd[s].inflight = 0;
-		}
+		reset_senders(snd);
 		(void)run_senders(snd, "wendy", NULL, text);
 		hs_sleep_ms(300);
 		grew = ab_rss_kib(x->pid) - rss0;
@@ -560,11 +567,7 @@ slow_reader(void **state)
 		if (grew < 1024)
 			break;
 	}
-	for (s = 0; s < SLOW_SENDERS; s++) {
-		snd[s].next = s * (SLOW_MSGS / SLOW_SENDERS);
-		snd[s].end = (s + 1) * (SLOW_MSGS / SLOW_SENDERS);
-		snd[s].acked = snd[s].errors = snd[s].inflight = 0;
-	}
+	reset_senders(snd);
 	sp = ab_sampler_start(x->pid, 5);
 	t0 = hs_now_ms();
 	nacked = run_senders(snd, "rita", acked, text);
